@@ -1,0 +1,105 @@
+// Package chat holds the conversation model of the service: conversations,
+// their entries (messages and system events) with gap-free sequence numbers,
+// visitor tokens, the validation of client text, and the per-instance hub
+// that fans Redis pub/sub wake-ups out to local sockets.
+//
+// It knows nothing about HTTP or WebSockets; the web package drives it.
+package chat
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Audiences a conversation can be for.
+const (
+	AudiencePublic       = "public"
+	AudienceProfessional = "professional"
+)
+
+// Senders of an entry.
+const (
+	FromVisitor = "visitor"
+	FromAdvisor = "advisor"
+	FromSystem  = "system"
+)
+
+// Kind says what an entry is.
+type Kind string
+
+// Entry kinds; docs/protocol.md describes each.
+const (
+	KindMessage  Kind = "message"
+	KindJoined   Kind = "joined"
+	KindRequeued Kind = "requeued"
+	KindEnded    Kind = "ended"
+)
+
+// Reasons a conversation ends or goes back to the queue.
+const (
+	EndedByVisitor   = "visitor"
+	EndedByAdvisor   = "advisor"
+	EndedAbandoned   = "abandoned"
+	RequeuedLeft     = "advisor_left"
+	RequeuedLostLink = "advisor_lost"
+)
+
+// Entry is one item of a conversation's timeline. Seq is assigned by the
+// store: 1, 2, 3 ... with no gaps, so a reader can tell a missing entry
+// from a late one.
+type Entry struct {
+	Conversation string `json:"conversation"`
+	Seq          int64  `json:"seq"`
+	Kind         Kind   `json:"kind"`
+	From         string `json:"from"`
+	ClientID     string `json:"id,omitempty"`
+	Text         string `json:"text,omitempty"`
+	Name         string `json:"name,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	At           int64  `json:"at"`
+}
+
+// Conversation is what the store knows about a conversation besides its
+// entries. It holds nothing that identifies the visitor: the token is kept
+// as a hash only.
+type Conversation struct {
+	ID        string
+	Audience  string
+	Lang      string
+	Ended     bool
+	Created   time.Time
+	TokenHash []byte
+}
+
+// Errors of the chat domain. The web package maps them to protocol error
+// codes.
+var (
+	ErrNotFound     = errors.New("conversation not found")
+	ErrEnded        = errors.New("conversation has ended")
+	ErrUnauthorized = errors.New("token does not match conversation")
+)
+
+// Store keeps conversations and their entries.
+type Store interface {
+	// Create stores a new, open conversation.
+	Create(ctx context.Context, c Conversation) error
+	// Get returns a conversation, or ErrNotFound.
+	Get(ctx context.Context, id string) (Conversation, error)
+	// Append stores e (Kind, From, and ClientID/Text/Name/Reason as fits)
+	// and returns it with Seq and At set. A ClientID seen before in this
+	// conversation returns the first stored entry with duplicate true and
+	// stores nothing. An ended conversation returns ErrEnded.
+	Append(ctx context.Context, e Entry) (stored Entry, duplicate bool, err error)
+	// End appends an ended entry, marks the conversation ended and lets
+	// all its data expire after the retention period. Ending an ended
+	// conversation returns ErrEnded.
+	End(ctx context.Context, id, reason string) (Entry, error)
+	// After returns up to limit entries with Seq > after, in order.
+	After(ctx context.Context, id string, after int64, limit int) ([]Entry, error)
+	// LastSeq returns the highest Seq stored in the conversation.
+	LastSeq(ctx context.Context, id string) (int64, error)
+	// Channel is the pub/sub channel on which the store announces every
+	// stored entry of the conversation.
+	Channel(id string) string
+}

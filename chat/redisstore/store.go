@@ -1,0 +1,212 @@
+// Package redisstore implements chat.Store and chat.Feed on Redis, and
+// connects to Redis (a URL, Sentinel, Cluster, or an embedded in-process
+// server).
+//
+// A conversation's keys share one hash tag, {c:<id>}, so the append script
+// runs unchanged on Redis Cluster. Entries live in a stream whose ids are
+// 0-<seq>: the stream id is the entry's gap-free sequence number.
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/advicechat/advicechat/chat"
+)
+
+var _ chat.Store = (*Store)(nil)
+
+//go:embed append.lua
+var appendLua string
+
+var appendScript = redis.NewScript(appendLua)
+
+// ErrClientIDReused is returned by Append when a client id comes again with
+// other text than the first time.
+var ErrClientIDReused = errors.New("client id already used for another message")
+
+// Options configure a Store.
+type Options struct {
+	// Prefix starts every key, e.g. "ac:".
+	Prefix string
+	// IdleTTL is how long an open conversation's keys live after its last
+	// entry.
+	IdleTTL time.Duration
+	// Retention is how long an ended conversation's keys live.
+	Retention time.Duration
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Store keeps conversations in Redis.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+}
+
+// New returns a Store on rdb.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IdleTTL <= 0 {
+		opts.IdleTTL = 12 * time.Hour
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 10 * time.Minute
+	}
+	return &Store{rdb: rdb, opts: opts}
+}
+
+func (s *Store) key(id, what string) string { return s.opts.Prefix + "{c:" + id + "}:" + what }
+
+// Channel returns the pub/sub channel of a conversation.
+func (s *Store) Channel(id string) string { return s.opts.Prefix + "c:" + id }
+
+// Keys returns the keys the append script is given for a conversation, in
+// order; all share one hash slot.
+func (s *Store) Keys(id string) []string {
+	return []string{s.key(id, "meta"), s.key(id, "log"), s.key(id, "cids")}
+}
+
+// Create stores a new open conversation.
+func (s *Store) Create(ctx context.Context, c chat.Conversation) error {
+	meta := s.key(c.ID, "meta")
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, meta,
+			"aud", c.Audience,
+			"lang", c.Lang,
+			"ended", "0",
+			"created", c.Created.UnixMilli(),
+			"tok", hex.EncodeToString(c.TokenHash),
+			"seq", 0,
+		)
+		p.Expire(ctx, meta, s.opts.IdleTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create conversation %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Get returns a conversation.
+func (s *Store) Get(ctx context.Context, id string) (chat.Conversation, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key(id, "meta")).Result()
+	if err != nil {
+		return chat.Conversation{}, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	if len(m) == 0 {
+		return chat.Conversation{}, chat.ErrNotFound
+	}
+	created, _ := strconv.ParseInt(m["created"], 10, 64)
+	tok, _ := hex.DecodeString(m["tok"])
+	return chat.Conversation{
+		ID:        id,
+		Audience:  m["aud"],
+		Lang:      m["lang"],
+		Ended:     m["ended"] == "1",
+		Created:   time.UnixMilli(created),
+		TokenHash: tok,
+	}, nil
+}
+
+// Append stores one entry; see chat.Store.
+func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, error) {
+	now := s.opts.Now().UnixMilli()
+	res, err := appendScript.Run(ctx, s.rdb, s.Keys(e.Conversation),
+		s.Channel(e.Conversation), string(e.Kind), e.From, e.ClientID, e.Text, e.Name, e.Reason,
+		now, int64(s.opts.IdleTTL/time.Second), int64(s.opts.Retention/time.Second), e.Conversation,
+	).Int64Slice()
+	if err != nil {
+		return chat.Entry{}, false, fmt.Errorf("append to conversation %s: %w", e.Conversation, err)
+	}
+	switch res[0] {
+	case 0:
+		return chat.Entry{}, false, chat.ErrNotFound
+	case -1:
+		return chat.Entry{}, false, chat.ErrEnded
+	case 2:
+		first, err := s.one(ctx, e.Conversation, res[1])
+		return first, true, err
+	case 3:
+		return chat.Entry{}, false, ErrClientIDReused
+	}
+	e.Seq, e.At = res[1], now
+	return e, false, nil
+}
+
+// End ends a conversation; see chat.Store.
+func (s *Store) End(ctx context.Context, id, reason string) (chat.Entry, error) {
+	e, _, err := s.Append(ctx, chat.Entry{Conversation: id, Kind: chat.KindEnded, From: chat.FromSystem, Reason: reason})
+	return e, err
+}
+
+func (s *Store) one(ctx context.Context, id string, seq int64) (chat.Entry, error) {
+	ref := "0-" + strconv.FormatInt(seq, 10)
+	msgs, err := s.rdb.XRange(ctx, s.key(id, "log"), ref, ref).Result()
+	if err != nil {
+		return chat.Entry{}, fmt.Errorf("read entry %d of conversation %s: %w", seq, id, err)
+	}
+	if len(msgs) == 0 {
+		return chat.Entry{}, chat.ErrNotFound
+	}
+	return decode(id, msgs[0])
+}
+
+// After returns entries with Seq > after.
+func (s *Store) After(ctx context.Context, id string, after int64, limit int) ([]chat.Entry, error) {
+	start := "0-" + strconv.FormatInt(after+1, 10)
+	msgs, err := s.rdb.XRangeN(ctx, s.key(id, "log"), start, "+", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read conversation %s after %d: %w", id, after, err)
+	}
+	out := make([]chat.Entry, 0, len(msgs))
+	for _, m := range msgs {
+		e, err := decode(id, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// LastSeq returns the highest sequence number of a conversation.
+func (s *Store) LastSeq(ctx context.Context, id string) (int64, error) {
+	n, err := s.rdb.HGet(ctx, s.key(id, "meta"), "seq").Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, chat.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last seq of conversation %s: %w", id, err)
+	}
+	return n, nil
+}
+
+func decode(id string, m redis.XMessage) (chat.Entry, error) {
+	var seq int64
+	if _, err := fmt.Sscanf(m.ID, "0-%d", &seq); err != nil {
+		return chat.Entry{}, fmt.Errorf("conversation %s: bad stream id %q", id, m.ID)
+	}
+	str := func(k string) string { v, _ := m.Values[k].(string); return v }
+	at, _ := strconv.ParseInt(str("t"), 10, 64)
+	return chat.Entry{
+		Conversation: id,
+		Seq:          seq,
+		Kind:         chat.Kind(str("k")),
+		From:         str("f"),
+		ClientID:     str("c"),
+		Text:         str("x"),
+		Name:         str("n"),
+		Reason:       str("r"),
+		At:           at,
+	}, nil
+}

@@ -1,0 +1,27 @@
+-- Claims expired deadlines. Advisors not seen for the advisor grace go off
+-- duty and their conversations back to the queue; visitors not seen for the
+-- visitor grace have their conversation ended as abandoned. Each deadline
+-- is removed in the same atomic step that acts on it, so however many
+-- instances sweep, each fires once.
+-- KEYS[1] the advisor heartbeat set. ARGV: P, now, advisor grace (ms),
+-- visitor grace (ms), retention (s).
+-- Returns {{id, advisor, ...} requeued, {id, ...} abandoned}.
+local requeued, abandoned = {}, {}
+local lost = redis.call('ZRANGEBYSCORE', P .. 'seen', '-inf', NOW - tonumber(ARGV[3]))
+for _, name in ipairs(lost) do
+  off_duty(name)
+  for _, id in ipairs(requeue_all(name, 'requeued')) do
+    requeued[#requeued + 1] = id
+    requeued[#requeued + 1] = name
+  end
+end
+local gone = redis.call('ZRANGEBYSCORE', P .. 'vseen', '-inf', NOW - tonumber(ARGV[4]))
+for _, id in ipairs(gone) do
+  if end_conversation(id, tonumber(ARGV[5])) then
+    abandoned[#abandoned + 1] = id
+  end
+end
+if #lost > 0 or #abandoned > 0 then
+  redis.call('PUBLISH', CHANGED, 'sweep')
+end
+return {requeued, abandoned}
