@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/advicechat/advicechat/web/accounts"
+)
+
+type advisorResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runAdvisorTest runs the advisor command with ADVICECHAT_ACCOUNTS set to
+// path and stdin as its input.
+func runAdvisorTest(tb testing.TB, path, stdin string, args ...string) advisorResult {
+	tb.Helper()
+	getenv := func(key string) string {
+		if key == "ADVICECHAT_ACCOUNTS" {
+			return path
+		}
+		return ""
+	}
+	var stdout, stderr bytes.Buffer
+	code := runAdvisor(args, getenv, strings.NewReader(stdin), &stdout, &stderr)
+	return advisorResult{code, stdout.String(), stderr.String()}
+}
+
+// mustRunAdvisor runs the advisor command and fails the test if it fails.
+func mustRunAdvisor(tb testing.TB, path, stdin string, args ...string) advisorResult {
+	tb.Helper()
+	r := runAdvisorTest(tb, path, stdin, args...)
+	if r.code != 0 {
+		tb.Fatalf("runAdvisor(%q) = %d, stderr %q, want 0", args, r.code, r.stderr)
+	}
+	return r
+}
+
+func mustFind(tb testing.TB, path, username string) accounts.Account {
+	tb.Helper()
+	f, err := accounts.Load(path)
+	if err != nil {
+		tb.Fatalf("Load(%s) = %v", path, err)
+	}
+	a, ok := f.Find(username)
+	if !ok {
+		tb.Fatalf("Find(%q) in %s = false, want true", username, path)
+	}
+	return a
+}
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("ReadFile: %v", err)
+	}
+	return data
+}
+
+func verifies(tb testing.TB, hash, password string) bool {
+	tb.Helper()
+	ok, err := accounts.VerifyPassword(hash, password)
+	if err != nil {
+		tb.Fatalf("VerifyPassword = %v", err)
+	}
+	return ok
+}
+
+var shownPassword = regexp.MustCompile(`password for (\S+): (\S+) \(shown once; store it safely\)`)
+
+func TestAdvisorAddList(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	r := mustRunAdvisor(t, path, "", "add", "-name", "Anna B", "-role", "supervisor", "-languages", "nl, en", "-max", "5", "anna")
+	if !strings.Contains(r.stdout, "added supervisor anna") {
+		t.Errorf("add stdout = %q, want it to say added supervisor anna", r.stdout)
+	}
+	m := shownPassword.FindStringSubmatch(r.stdout)
+	if m == nil || m[1] != "anna" {
+		t.Fatalf("add stdout = %q, want the generated password for anna", r.stdout)
+	}
+	a := mustFind(t, path, "anna")
+	if !verifies(t, a.PasswordHash, m[2]) {
+		t.Errorf("stored hash does not verify the printed password")
+	}
+
+	r = mustRunAdvisor(t, path, "", "list")
+	for _, want := range []string{"USERNAME", "anna", "Anna B", "supervisor", "nl,en", "public,professional", "5"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("list stdout = %q, want it to contain %q", r.stdout, want)
+		}
+	}
+	if strings.Contains(r.stdout, "argon2") || strings.Contains(r.stdout, m[2]) {
+		t.Errorf("list stdout = %q, shows a hash or password", r.stdout)
+	}
+}
+
+func TestAdvisorAddPasswordStdin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	r := mustRunAdvisor(t, path, "a long secret phrase\r\nignored\n", "add", "-password-stdin", "bob")
+	if strings.Contains(r.stdout, "password for") {
+		t.Errorf("add -password-stdin stdout = %q, want no password shown", r.stdout)
+	}
+	a := mustFind(t, path, "bob")
+	if !verifies(t, a.PasswordHash, "a long secret phrase") {
+		t.Errorf("stored hash does not verify the password from stdin")
+	}
+	// The defaults of add.
+	if a.Name != "bob" || a.Role != accounts.RoleAdvisor || strings.Join(a.Languages, ",") != "nl" ||
+		strings.Join(a.Audiences, ",") != "public,professional" || a.MaxConversations != 3 {
+		t.Errorf("add bob stored %+v, want name bob, advisor, nl, public,professional, max 3", a)
+	}
+}
+
+func TestAdvisorFileFlag(t *testing.T) {
+	dir := t.TempDir()
+	envPath, flagPath := filepath.Join(dir, "env.json"), filepath.Join(dir, "flag.json")
+	mustRunAdvisor(t, envPath, "a long secret phrase", "-file", flagPath, "add", "-password-stdin", "anna")
+	mustRunAdvisor(t, envPath, "", "remove", "-file", flagPath, "anna")
+	if _, err := os.Stat(envPath); !os.IsNotExist(err) {
+		t.Errorf("Stat(%s) = %v, want not exist: -file must win over ADVICECHAT_ACCOUNTS", envPath, err)
+	}
+	if r := mustRunAdvisor(t, "", "", "-file", flagPath, "list"); !strings.Contains(r.stdout, "no accounts") {
+		t.Errorf("list after remove = %q, want no accounts", r.stdout)
+	}
+}
+
+func TestAdvisorDuplicate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
+	before := mustRead(t, path)
+	r := runAdvisorTest(t, path, "", "add", "-name", "Other", "anna")
+	if r.code != 1 || !strings.Contains(r.stderr, `"anna" already exists`) {
+		t.Errorf("add anna twice = %d, %q, want 1 and already exists", r.code, r.stderr)
+	}
+	if after := mustRead(t, path); !bytes.Equal(before, after) {
+		t.Errorf("add anna twice changed the file:\n%s\nwant\n%s", after, before)
+	}
+}
+
+func TestAdvisorRemove(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
+	if r := mustRunAdvisor(t, path, "", "remove", "anna"); !strings.Contains(r.stdout, "removed advisor anna") {
+		t.Errorf("remove stdout = %q, want removed advisor anna", r.stdout)
+	}
+	if r := mustRunAdvisor(t, path, "", "list"); strings.Contains(r.stdout, "anna") {
+		t.Errorf("list after remove = %q, still shows anna", r.stdout)
+	}
+	if r := runAdvisorTest(t, path, "", "remove", "anna"); r.code != 1 || !strings.Contains(r.stderr, `no account "anna"`) {
+		t.Errorf("remove anna again = %d, %q, want 1 and no account", r.code, r.stderr)
+	}
+}
+
+func TestAdvisorPasswd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mustRunAdvisor(t, path, "the old password", "add", "-password-stdin", "anna")
+	mustRunAdvisor(t, path, "the new password", "passwd", "-password-stdin", "anna")
+	a := mustFind(t, path, "anna")
+	if verifies(t, a.PasswordHash, "the old password") || !verifies(t, a.PasswordHash, "the new password") {
+		t.Errorf("after passwd the stored hash does not verify only the new password")
+	}
+
+	r := mustRunAdvisor(t, path, "", "passwd", "anna")
+	m := shownPassword.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("passwd stdout = %q, want a generated password", r.stdout)
+	}
+	if a := mustFind(t, path, "anna"); !verifies(t, a.PasswordHash, m[2]) {
+		t.Errorf("after passwd the stored hash does not verify the generated password")
+	}
+}
+
+func TestAdvisorBadInput(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
+	before := mustRead(t, path)
+
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		want     string // in stderr
+		usage    bool   // stderr is a usage text, not a one-line error
+	}{
+		{"no command", nil, "", 2, "usage: advicechat advisor", true},
+		{"help", []string{"-h"}, "", 2, "usage: advicechat advisor", true},
+		{"add help", []string{"add", "-h"}, "", 2, "-languages", true},
+		{"unknown command", []string{"frobnicate"}, "", 2, `unknown command "frobnicate"`, false},
+		{"unknown flag", []string{"add", "-colour", "red", "bob"}, "", 2, "-colour", false},
+		{"missing username", []string{"add"}, "", 2, "missing USERNAME", false},
+		{"remove missing username", []string{"remove"}, "", 2, "missing USERNAME", false},
+		{"extra argument", []string{"add", "bob", "carol"}, "", 2, `unexpected argument "carol"`, false},
+		{"flag after username", []string{"add", "bob", "-role", "supervisor"}, "", 2, "flags go before the username", false},
+		{"list argument", []string{"list", "anna"}, "", 2, `unexpected argument "anna"`, false},
+		{"bad username", []string{"add", "Bob!"}, "", 2, `USERNAME: "Bob!"`, false},
+		{"unknown language", []string{"add", "-languages", "nl,xx", "bob"}, "", 2, `-languages: unknown language "xx" (known: nl, en, ar, tr, pl, uk)`, false},
+		{"no language", []string{"add", "-languages", "", "bob"}, "", 2, "-languages: at least one", false},
+		{"unknown audience", []string{"add", "-audiences", "kids", "bob"}, "", 2, `-audiences: unknown audience "kids"`, false},
+		{"bad role", []string{"add", "-role", "boss", "bob"}, "", 2, `-role: unknown role "boss"`, false},
+		{"max 0", []string{"add", "-max", "0", "bob"}, "", 2, "-max: must be between 1 and 20, got 0", false},
+		{"max 21", []string{"add", "-max", "21", "bob"}, "", 2, "-max: must be between 1 and 20, got 21", false},
+		{"max not a number", []string{"add", "-max", "many", "bob"}, "", 2, `invalid value "many" for flag -max`, false},
+		{"short stdin password", []string{"add", "-password-stdin", "bob"}, "short\n", 1, "at least 12", false},
+		{"empty stdin password", []string{"passwd", "-password-stdin", "anna"}, "", 1, "at least 12", false},
+		{"passwd unknown user", []string{"passwd", "bob"}, "", 1, `no account "bob"`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runAdvisorTest(t, path, tt.stdin, tt.args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("runAdvisor(%q) = %d, stderr %q, want %d and %q", tt.args, r.code, r.stderr, tt.wantCode, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("runAdvisor(%q) stdout = %q, want nothing", tt.args, r.stdout)
+			}
+			if !tt.usage && (strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "advicechat advisor")) {
+				t.Errorf("runAdvisor(%q) stderr = %q, want one line", tt.args, r.stderr)
+			}
+			if after := mustRead(t, path); !bytes.Equal(before, after) {
+				t.Errorf("runAdvisor(%q) changed the file", tt.args)
+			}
+		})
+	}
+}
+
+func TestAdvisorBrokenFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	if err := os.WriteFile(path, []byte("{\n  \"accounts\": [,]\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runAdvisorTest(t, path, "", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "line 2") {
+		t.Errorf("list with broken file = %d, %q, want 1 and an error naming %s line 2", r.code, r.stderr, path)
+	}
+}
