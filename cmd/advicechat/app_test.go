@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
+)
+
+// app is one instance of the whole service, started by run on port 0.
+type app struct {
+	URL      string // http://127.0.0.1:port
+	Accounts string
+	Redis    *redistest.Redis
+	env      map[string]string
+	logs     *syncBuffer
+	cancel   context.CancelFunc
+	done     chan int
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startApp runs the service against the test's Redis with extra
+// environment, and stops it when the test ends.
+func startApp(tb testing.TB, extra map[string]string) *app {
+	tb.Helper()
+	r := redistest.New(tb)
+	dir := tb.TempDir()
+	env := map[string]string{
+		"ADVICECHAT_ADDR":          "127.0.0.1:0",
+		"ADVICECHAT_REDIS_URL":     r.URL,
+		"ADVICECHAT_KEY_PREFIX":    r.Prefix,
+		"ADVICECHAT_ACCOUNTS":      filepath.Join(dir, "accounts.json"),
+		"ADVICECHAT_LOG_LEVEL":     "debug",
+		"ADVICECHAT_EXIT_URL":      "https://exit.example/",
+		"ADVICECHAT_ADVISOR_GRACE": "30s",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return startWithEnv(tb, r, env)
+}
+
+func startWithEnv(tb testing.TB, r *redistest.Redis, env map[string]string) *app {
+	tb.Helper()
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &app{Accounts: env["ADVICECHAT_ACCOUNTS"], Redis: r, env: env, logs: logs, cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		code := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), pw, pw)
+		pw.Close()
+		a.done <- code
+	}()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.Write([]byte(line + "\n"))
+			if rest, ok := strings.CutPrefix(line, "advicechat listening on "); ok {
+				found <- strings.TrimSuffix(rest, "/")
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case a.URL = <-found:
+	case code := <-a.done:
+		tb.Fatalf("run exited with %d before listening:\n%s", code, logs.String())
+	case <-time.After(20 * time.Second):
+		tb.Fatalf("app did not start:\n%s", logs.String())
+	}
+	tb.Cleanup(func() { a.stop(tb) })
+	return a
+}
+
+// stop shuts the app down and checks that it exits cleanly.
+func (a *app) stop(tb testing.TB) {
+	tb.Helper()
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	a.cancel = nil
+	select {
+	case code := <-a.done:
+		if code != 0 {
+			tb.Errorf("run exited with %d:\n%s", code, a.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		tb.Errorf("app did not stop")
+	}
+}
+
+// addAdvisor creates an account with the advisor command and returns its
+// password.
+func (a *app) addAdvisor(tb testing.TB, username string, flags ...string) string {
+	tb.Helper()
+	const password = "correct horse battery staple"
+	args := append([]string{"advisor", "add", "-password-stdin"}, flags...)
+	args = append(args, username)
+	var out, errOut strings.Builder
+	code := run(context.Background(), args, func(k string) string { return a.env[k] }, strings.NewReader(password+"\n"), &out, &errOut)
+	if code != 0 {
+		tb.Fatalf("advisor add %s = %d: %s", username, code, errOut.String())
+	}
+	return password
+}
+
+// login logs an advisor in over HTTP and returns a client holding the
+// session cookie.
+func (a *app) login(tb testing.TB, username, password string) *http.Client {
+	tb.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(a.URL+"/advisor/login", url.Values{"username": {username}, "password": {password}})
+	if err != nil {
+		tb.Fatalf("login: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		tb.Fatalf("login %s: status %d, want 303", username, resp.StatusCode)
+	}
+	return c
+}
+
+// client is a real WebSocket client that collects every frame it gets.
+type client struct {
+	tb     testing.TB
+	conn   *websocket.Conn
+	frames chan frame
+	closed chan struct{}
+	err    error // why reading stopped; valid after closed
+}
+
+// frame is a decoded server frame.
+type frame map[string]any
+
+func (f frame) str(k string) string { s, _ := f[k].(string); return s }
+func (f frame) num(k string) int64  { n, _ := f[k].(float64); return int64(n) }
+func (f frame) obj(k string) frame  { m, _ := f[k].(map[string]any); return m }
+
+func dial(tb testing.TB, rawURL string, header http.Header) *client {
+	tb.Helper()
+	c, resp, err := tryDial(rawURL, header)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		tb.Fatalf("dial %s: %v (status %d)", rawURL, err, status)
+	}
+	cl := &client{tb: tb, conn: c, frames: make(chan frame, 1024), closed: make(chan struct{})}
+	go cl.readLoop()
+	tb.Cleanup(func() { cl.conn.CloseNow() })
+	return cl
+}
+
+func tryDial(rawURL string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, rawURL, &websocket.DialOptions{HTTPHeader: header})
+	if err == nil {
+		c.SetReadLimit(1 << 20)
+	}
+	return c, resp, err
+}
+
+func (c *client) readLoop() {
+	defer close(c.closed)
+	for {
+		_, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			c.err = err
+			return
+		}
+		var f frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			c.err = err
+			return
+		}
+		c.frames <- f
+	}
+}
+
+// visitorHeader is what a browser on the app's page sends.
+func (a *app) origin() http.Header { return http.Header{"Origin": {a.URL}} }
+
+func (a *app) wsURL(path string) string { return "ws" + strings.TrimPrefix(a.URL, "http") + path }
+
+// visitor opens a visitor socket.
+func (a *app) visitor(tb testing.TB) *client {
+	tb.Helper()
+	return dial(tb, a.wsURL("/ws/visitor"), a.origin())
+}
+
+// advisor opens an advisor socket with a logged-in client's cookie and
+// says hello.
+func (a *app) advisor(tb testing.TB, hc *http.Client, after map[string]int64) *client {
+	tb.Helper()
+	h := a.origin()
+	u, _ := url.Parse(a.URL)
+	for _, ck := range hc.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	c := dial(tb, a.wsURL("/ws/advisor"), h)
+	if after == nil {
+		after = map[string]int64{}
+	}
+	c.send(map[string]any{"type": "hello", "after": after})
+	return c
+}
+
+func (c *client) send(v any) {
+	c.tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.sendRaw(b)
+}
+
+func (c *client) sendRaw(b []byte) {
+	c.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		c.tb.Fatalf("write: %v", err)
+	}
+}
+
+// waitTimeout bounds every wait for a frame; it is a limit for a broken
+// server, not a pause.
+const waitTimeout = 15 * time.Second
+
+// expect returns the first frame for which match is true, skipping the
+// others; it fails the test if none comes in time.
+func (c *client) expect(what string, match func(frame) bool) frame {
+	c.tb.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case f := <-c.frames:
+			if match(f) {
+				return f
+			}
+		case <-c.closed:
+			// The reader has stopped: what it read before is buffered.
+			for {
+				select {
+				case f := <-c.frames:
+					if match(f) {
+						return f
+					}
+				default:
+					c.tb.Fatalf("socket closed (%v) while waiting for %s", c.err, what)
+				}
+			}
+		case <-deadline:
+			c.tb.Fatalf("no %s within %s", what, waitTimeout)
+		}
+	}
+}
+
+// expectType waits for a frame of a type.
+func (c *client) expectType(typ string) frame {
+	c.tb.Helper()
+	return c.expect(typ+" frame", func(f frame) bool { return f.str("type") == typ })
+}
+
+// expectClose waits for the server to close the socket and returns the
+// close code.
+func (c *client) expectClose() websocket.StatusCode {
+	c.tb.Helper()
+	select {
+	case <-c.closed:
+		return websocket.CloseStatus(c.err)
+	case <-time.After(waitTimeout):
+		c.tb.Fatalf("socket not closed within %s", waitTimeout)
+		return 0
+	}
+}
+
+// expectAll waits until every matcher has matched some frame, in any order.
+func (c *client) expectAll(what string, matchers ...func(frame) bool) {
+	c.tb.Helper()
+	left := append([]func(frame) bool(nil), matchers...)
+	c.expect(what, func(f frame) bool {
+		for i, m := range left {
+			if m(f) {
+				left = append(left[:i], left[i+1:]...)
+				break
+			}
+		}
+		return len(left) == 0
+	})
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/advicechat/advicechat/chat/redisstore"
+)
+
+// config is everything the service reads from its environment.
+type config struct {
+	Addr            string
+	RedisURL        string // "" runs an embedded Redis
+	KeyPrefix       string
+	AccountsFile    string
+	PublicOrigin    string
+	ExitURL         string
+	Retention       time.Duration
+	AdvisorGrace    time.Duration
+	VisitorGrace    time.Duration
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+	LogFormat       string
+}
+
+// loadConfig reads and checks the ADVICECHAT_* variables. An error names
+// the variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Addr:         "127.0.0.1:8080",
+		KeyPrefix:    "ac:",
+		AccountsFile: "accounts.json",
+		ExitURL:      "https://www.buienradar.nl/",
+		LogFormat:    "text",
+	}
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	var errs []string
+	fail := func(name, format string, a ...any) {
+		errs = append(errs, name+": "+fmt.Sprintf(format, a...))
+	}
+	dur := func(name string, dst *time.Duration, def, least time.Duration) {
+		*dst = def
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fail(name, "%q is not a duration (e.g. 90s, 10m, 2h)", v)
+			return
+		}
+		if d < least {
+			fail(name, "%s is shorter than %s", d, least)
+			return
+		}
+		*dst = d
+	}
+
+	str("ADVICECHAT_ADDR", &c.Addr)
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		fail("ADVICECHAT_ADDR", "%q is not host:port", c.Addr)
+	}
+	str("ADVICECHAT_REDIS_URL", &c.RedisURL)
+	if c.RedisURL != "" {
+		if _, err := redisstore.ParseURL(c.RedisURL); err != nil {
+			fail("ADVICECHAT_REDIS_URL", "not a redis URL: %v", err)
+		}
+	}
+	str("ADVICECHAT_KEY_PREFIX", &c.KeyPrefix)
+	if strings.ContainsAny(c.KeyPrefix, "{} \t\n") {
+		fail("ADVICECHAT_KEY_PREFIX", "must not contain braces or white space")
+	}
+	str("ADVICECHAT_ACCOUNTS", &c.AccountsFile)
+	str("ADVICECHAT_PUBLIC_ORIGIN", &c.PublicOrigin)
+	if c.PublicOrigin != "" {
+		u, err := url.Parse(c.PublicOrigin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			fail("ADVICECHAT_PUBLIC_ORIGIN", "%q is not an origin like https://chat.example.org", c.PublicOrigin)
+		} else {
+			c.PublicOrigin = u.Scheme + "://" + u.Host
+		}
+	}
+	str("ADVICECHAT_EXIT_URL", &c.ExitURL)
+	if u, err := url.Parse(c.ExitURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		fail("ADVICECHAT_EXIT_URL", "%q is not an http(s) URL", c.ExitURL)
+	}
+	dur("ADVICECHAT_RETENTION", &c.Retention, 10*time.Minute, time.Second)
+	dur("ADVICECHAT_ADVISOR_GRACE", &c.AdvisorGrace, time.Minute, time.Second)
+	dur("ADVICECHAT_VISITOR_GRACE", &c.VisitorGrace, 10*time.Minute, time.Second)
+	dur("ADVICECHAT_SESSION_IDLE", &c.SessionIdle, 2*time.Hour, time.Minute)
+	dur("ADVICECHAT_SESSION_MAX", &c.SessionMax, 12*time.Hour, time.Minute)
+	dur("ADVICECHAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 10*time.Second, 0)
+
+	if v := strings.TrimSpace(getenv("ADVICECHAT_LOG_LEVEL")); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			fail("ADVICECHAT_LOG_LEVEL", "%q is not debug, info, warn or error", v)
+		}
+	}
+	str("ADVICECHAT_LOG_FORMAT", &c.LogFormat)
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		fail("ADVICECHAT_LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("%s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}

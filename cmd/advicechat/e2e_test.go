@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+func isEntry(conv, kind string) func(frame) bool {
+	return func(f frame) bool {
+		return f.str("type") == "entry" && f.str("conversation") == conv && f.str("kind") == kind
+	}
+}
+
+func isText(conv, text string) func(frame) bool {
+	return func(f frame) bool {
+		return f.str("type") == "entry" && f.str("conversation") == conv && f.str("text") == text
+	}
+}
+
+// onDutyAdvisor creates, logs in and puts on duty an advisor; it returns
+// the advisor's socket (status already consumed) and HTTP client.
+func onDutyAdvisor(t *testing.T, a *app, username string, flags ...string) (*client, *http.Client) {
+	t.Helper()
+	pw := a.addAdvisor(t, username, flags...)
+	hc := a.login(t, username, pw)
+	adv := a.advisor(t, hc, nil)
+	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
+	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.expect("status on duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == true })
+	return adv, hc
+}
+
+// startConversation opens a visitor socket and starts a conversation.
+func startConversation(t *testing.T, a *app, audience string) (v *client, conv, token string) {
+	t.Helper()
+	v = a.visitor(t)
+	v.send(map[string]any{"type": "start", "audience": audience, "lang": "nl"})
+	f := v.expectType("started")
+	return v, f.str("conversation"), f.str("token")
+}
+
+// TestConversationEndToEnd runs the whole service, logs an advisor in over
+// HTTP, and has a visitor and the advisor talk both ways, with a visitor
+// reconnect in the middle while the advisor keeps writing: nothing may be
+// lost or doubled, and the order must hold.
+func TestConversationEndToEnd(t *testing.T) {
+	a := startApp(t, nil)
+	adv, _ := onDutyAdvisor(t, a, "anna", "-name", "Anna", "-max", "2")
+
+	v, conv, token := startConversation(t, a, "public")
+	st := v.expect("state active", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "active" })
+	if got := st.str("advisor"); got != "Anna" {
+		t.Errorf("visitor sees advisor %q, want the alias Anna (never the account name)", got)
+	}
+	as := adv.expectType("assigned")
+	if got := as.obj("conversation").str("id"); got != conv {
+		t.Fatalf("advisor assigned %q, want %q", got, conv)
+	}
+	adv.expect("joined entry", isEntry(conv, "joined"))
+
+	// Visitor to advisor.
+	v.send(map[string]any{"type": "message", "id": "v1", "text": "  Mijn zoon praat over rare dingen  "})
+	ack := v.expect("ack v1", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "v1" })
+	got := adv.expect("visitor message", isText(conv, "Mijn zoon praat over rare dingen"))
+	if got.num("seq") != ack.num("seq") || got.str("from") != "visitor" {
+		t.Errorf("advisor got seq %d from %q, want seq %d from visitor", got.num("seq"), got.str("from"), ack.num("seq"))
+	}
+
+	// Advisor to visitor.
+	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "a1", "text": "Vertel eens meer."})
+	adv.expect("ack a1", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "a1" })
+	reply := v.expect("advisor message", isText(conv, "Vertel eens meer."))
+	if reply.str("from") != "advisor" || reply.str("name") != "Anna" {
+		t.Errorf("visitor got message from %q named %q, want advisor Anna", reply.str("from"), reply.str("name"))
+	}
+	lastSeen := reply.num("seq")
+
+	// The visitor's connection drops; the advisor goes on writing.
+	v.conn.CloseNow()
+	const during = 5
+	for i := range during {
+		adv.send(map[string]any{"type": "message", "conversation": conv, "id": fmt.Sprintf("a-during-%d", i), "text": fmt.Sprintf("while away %d", i)})
+		adv.expect("ack", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == fmt.Sprintf("a-during-%d", i) })
+	}
+
+	// Resume from the last seq seen; the advisor keeps writing meanwhile.
+	v2 := a.visitor(t)
+	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": lastSeen})
+	const after = 5
+	for i := range after {
+		adv.send(map[string]any{"type": "message", "conversation": conv, "id": fmt.Sprintf("a-after-%d", i), "text": fmt.Sprintf("after %d", i)})
+	}
+	want := []string{}
+	for i := range during {
+		want = append(want, fmt.Sprintf("while away %d", i))
+	}
+	for i := range after {
+		want = append(want, fmt.Sprintf("after %d", i))
+	}
+	seq := lastSeen
+	for _, text := range want {
+		e := v2.expect("entry "+text, func(f frame) bool { return f.str("type") == "entry" })
+		if e.num("seq") != seq+1 {
+			t.Fatalf("after resume got seq %d (%q), want %d: gap or duplicate", e.num("seq"), e.str("text"), seq+1)
+		}
+		if e.str("text") != text {
+			t.Fatalf("after resume seq %d = %q, want %q", e.num("seq"), e.str("text"), text)
+		}
+		seq++
+	}
+
+	// A retry of an acked message with the same id stores nothing new.
+	v2.send(map[string]any{"type": "message", "id": "v1", "text": "Mijn zoon praat over rare dingen"})
+	dup := v2.expect("ack of retry", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "v1" })
+	if dup.num("seq") != ack.num("seq") {
+		t.Errorf("retry acked with seq %d, want the first copy's %d", dup.num("seq"), ack.num("seq"))
+	}
+	v2.send(map[string]any{"type": "message", "id": "v2", "text": "Dank u"})
+	next := adv.expect("next visitor message", isText(conv, "Dank u"))
+	if next.num("seq") != seq+1 {
+		t.Errorf("message after the retry has seq %d, want %d (the retry must not be stored)", next.num("seq"), seq+1)
+	}
+
+	// The advisor ends the conversation: both sides are told.
+	adv.send(map[string]any{"type": "end", "conversation": conv})
+	ended := v2.expect("ended entry", isEntry(conv, "ended"))
+	if ended.str("reason") != "advisor" {
+		t.Errorf("ended reason %q, want advisor", ended.str("reason"))
+	}
+	v2.expect("state ended", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "ended" })
+	if code := v2.expectClose(); code != websocket.StatusNormalClosure {
+		t.Errorf("visitor socket closed with %d, want 1000", code)
+	}
+	adv.expect("unassigned", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv })
+	adv.expect("ended entry", isEntry(conv, "ended"))
+
+	// Ended means ended: the advisor cannot write into it any more.
+	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "late", "text": "nog iets"})
+	e := adv.expect("error", func(f frame) bool { return f.str("type") == "error" && f.str("id") == "late" })
+	if e.str("code") != "ended" {
+		t.Errorf("message to ended conversation: code %q, want ended", e.str("code"))
+	}
+}
+
+// TestQueuePositionAndRequeue: with the advisor full, a second visitor
+// waits at position 1 and moves up; when the advisor goes off duty, the
+// first conversation goes back to the queue ahead of the later one and its
+// visitor is told.
+func TestQueuePositionAndRequeue(t *testing.T) {
+	a := startApp(t, nil)
+	adv, _ := onDutyAdvisor(t, a, "bram", "-name", "Bram", "-max", "1")
+
+	v1, conv1, _ := startConversation(t, a, "public")
+	v1.expect("state active", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "active" })
+	adv.expectType("assigned")
+
+	v2, conv2, _ := startConversation(t, a, "public")
+	st := v2.expect("state waiting", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "waiting" })
+	if st.num("position") != 1 {
+		t.Errorf("second visitor position %d, want 1", st.num("position"))
+	}
+	v3, _, _ := startConversation(t, a, "public")
+	st = v3.expect("state waiting", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "waiting" })
+	if st.num("position") != 2 {
+		t.Errorf("third visitor position %d, want 2", st.num("position"))
+	}
+
+	// Off duty: conv1 goes back to the front, ahead of conv2.
+	adv.send(map[string]any{"type": "duty", "on": false})
+	adv.expect("unassigned conv1", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv1 })
+	v1.expectAll("requeued entry and position 1",
+		func(f frame) bool {
+			return f.str("type") == "entry" && f.str("kind") == "requeued" && f.str("reason") == "advisor_left"
+		},
+		func(f frame) bool {
+			return f.str("type") == "state" && f.str("status") == "waiting" && f.num("position") == 1
+		})
+	v2.expect("position 2", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 2 })
+
+	// On duty again: the longest-waiting (conv1) comes first.
+	adv.send(map[string]any{"type": "duty", "on": true})
+	as := adv.expectType("assigned")
+	if got := as.obj("conversation").str("id"); got != conv1 {
+		t.Errorf("after going on duty again got %q, want the requeued %q first", got, conv1)
+	}
+	// The new advisor socket gets the transcript from the start.
+	adv.expect("transcript joined", isEntry(conv1, "joined"))
+	v2.expect("position 1", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 1 })
+
+	// The visitor ends; capacity frees up and conv2 is assigned.
+	v1.send(map[string]any{"type": "end"})
+	v1.expect("ended", isEntry(conv1, "ended"))
+	as = adv.expect("assigned conv2", func(f frame) bool { return f.str("type") == "assigned" })
+	if got := as.obj("conversation").str("id"); got != conv2 {
+		t.Errorf("next assignment %q, want %q", got, conv2)
+	}
+	v2.expect("state active", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "active" })
+}

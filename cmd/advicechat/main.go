@@ -1,0 +1,61 @@
+// Command advicechat runs the anonymous advice chat service and manages its
+// advisor accounts.
+//
+//	advicechat [serve]          run the service (configured by ADVICECHAT_* variables)
+//	advicechat advisor ...      manage advisor accounts
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: advicechat [serve]        run the service
+       advicechat advisor ...     manage advisor accounts (advicechat advisor -h)
+
+The service is configured by environment variables; see README.md.
+`
+
+// run is the whole program, so tests can start it on port 0.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "advicechat serve: unexpected argument %q\n", args[0])
+			return 2
+		}
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "advicechat: %v\n", err)
+			return 2
+		}
+		if err := serve(ctx, cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "advicechat: %v\n", err)
+			return 1
+		}
+		return 0
+	case "advisor":
+		return runAdvisor(args, getenv, stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "advicechat: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+}

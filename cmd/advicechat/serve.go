@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web"
+	"github.com/advicechat/advicechat/web/accounts"
+)
+
+// queues are the routing queues, one per audience.
+var queues = []string{chat.AudiencePublic, chat.AudienceProfessional}
+
+// serve runs the service until ctx is done, then shuts down gracefully.
+func serve(ctx context.Context, cfg config, stdout io.Writer) error {
+	var handler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	if cfg.LogFormat == "json" {
+		handler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	log := slog.New(handler)
+
+	redisURL, embedded := cfg.RedisURL, cfg.RedisURL == ""
+	if embedded {
+		emb, err := redisstore.StartEmbedded()
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		redisURL = emb.URL()
+	}
+	rdb, err := redisstore.Connect(redisURL)
+	if err != nil {
+		return fmt.Errorf("ADVICECHAT_REDIS_URL: %w", err)
+	}
+	defer rdb.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = rdb.Ping(pingCtx).Err()
+	cancel()
+	if err != nil {
+		return fmt.Errorf("ADVICECHAT_REDIS_URL: redis does not answer: %w", err)
+	}
+
+	accts := accounts.NewStore(cfg.AccountsFile)
+	if err := accts.Err(); err != nil {
+		return fmt.Errorf("ADVICECHAT_ACCOUNTS: %w", err)
+	}
+	var demoPassword string
+	if embedded && accts.Count() == 0 {
+		// Zero set-up: one advisor that lives only in this process.
+		var demo accounts.Account
+		demo, demoPassword = accounts.Demo()
+		accts = accounts.NewStore(cfg.AccountsFile, demo)
+	}
+	if accts.Count() == 0 {
+		log.Warn("no advisor accounts; add one with: advicechat advisor add NAME", "file", cfg.AccountsFile)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store := redisstore.New(rdb, redisstore.Options{Prefix: cfg.KeyPrefix, Retention: cfg.Retention})
+	queue, err := routing.New(rdb, routing.Config{
+		Prefix:       cfg.KeyPrefix,
+		Queues:       queues,
+		AdvisorGrace: cfg.AdvisorGrace,
+		VisitorGrace: cfg.VisitorGrace,
+		Retention:    cfg.Retention,
+	})
+	if err != nil {
+		return err
+	}
+	routingMetrics := routing.NewMetrics(reg)
+	reg.MustRegister(routing.NewCollector(queue))
+
+	feed := redisstore.NewFeed(ctx, rdb)
+	hub := chat.NewHub(feed)
+
+	heartbeat := min(cfg.AdvisorGrace, cfg.VisitorGrace) / 4
+	srv, err := web.New(web.Deps{
+		Config: web.Config{
+			PublicOrigin: cfg.PublicOrigin,
+			ExitURL:      cfg.ExitURL,
+			Retention:    cfg.Retention,
+			KeyPrefix:    cfg.KeyPrefix,
+			Heartbeat:    heartbeat,
+			SessionIdle:  cfg.SessionIdle,
+			SessionMax:   cfg.SessionMax,
+			Version:      strconv.FormatInt(time.Now().Unix(), 36),
+		},
+		Store:    store,
+		Hub:      hub,
+		Queue:    queue,
+		Accounts: accts,
+		Redis:    rdb,
+		Log:      log,
+		Registry: reg,
+		Routing:  routingMetrics,
+	})
+	if err != nil {
+		return err
+	}
+	worker := routing.NewWorker(queue, srv.Hooks(), log, routingMetrics, min(time.Second, heartbeat))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADVICECHAT_ADDR: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          web.ServerErrorLog(log),
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(bg) })
+	wg.Go(func() { worker.Run(bg) })
+	wg.Go(func() { srv.Run(bg) })
+	if err := hub.Watch(bg, queue.ChangedChannel(), worker); err != nil {
+		log.Warn("watch routing changes", "err", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	url := "http://" + ln.Addr().String() + "/"
+	mode := "redis " + redactURL(cfg.RedisURL)
+	if embedded {
+		mode = "embedded redis (in memory; nothing is kept after exit)"
+	}
+	fmt.Fprintf(stdout, "advicechat listening on %s\n  visitors: %s\n  advisors: %sadvisor\n  using %s\n", url, url, url, mode)
+	if demoPassword != "" {
+		fmt.Fprintf(stdout, "  DEMO advisor (embedded mode only, in memory): username demo, password %s\n", demoPassword)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopBG()
+		wg.Wait()
+		_ = feed.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("socket shutdown", "err", err)
+	}
+	stopBG()
+	wg.Wait()
+	_ = feed.Close()
+	log.Info("stopped")
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// redactURL drops the password from a Redis URL for printing.
+func redactURL(raw string) string {
+	opts, err := redisstore.ParseURL(raw)
+	if err != nil || opts.Password == "" {
+		return raw
+	}
+	return "(password hidden) " + fmt.Sprint(opts.Addrs)
+}

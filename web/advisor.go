@@ -1,0 +1,564 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/accounts"
+)
+
+// maxLoginForm bounds the login form body; a password longer than this is
+// not a password.
+const maxLoginForm = 4 << 10
+
+func (s *Server) cookieName() string {
+	if s.secure {
+		// __Host-: only over https, only for this host, path /.
+		return "__Host-advicechat"
+	}
+	return "advicechat_session"
+}
+
+func (s *Server) setSessionCookie(c *echo.Context, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{
+		Name:     s.cookieName(),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// session returns the logged-in account of a request, or errNoSession.
+func (s *Server) session(c *echo.Context) (accounts.Account, string, error) {
+	ck, err := c.Cookie(s.cookieName())
+	if err != nil {
+		return accounts.Account{}, "", errNoSession
+	}
+	name, err := s.sessions.get(c.Request().Context(), ck.Value)
+	if err != nil {
+		return accounts.Account{}, "", err
+	}
+	acct, ok := s.accounts.Lookup(name)
+	if !ok {
+		// The account was removed from the file: the session is void.
+		_ = s.sessions.end(c.Request().Context(), ck.Value)
+		return accounts.Account{}, "", errNoSession
+	}
+	return acct, ck.Value, nil
+}
+
+func (s *Server) advisorPage(c *echo.Context) error {
+	lang := s.pages.language(c.Request())
+	_, _, err := s.session(c)
+	switch {
+	case errors.Is(err, errNoSession):
+		return s.pages.render(c, http.StatusOK, "login.html", lang, false)
+	case err != nil:
+		return err
+	}
+	return s.pages.render(c, http.StatusOK, "advisor.html", lang, false)
+}
+
+func (s *Server) login(c *echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxLoginForm)
+	if err := r.ParseForm(); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "bad form")
+	}
+	lang := s.pages.language(r)
+	acct, err := s.accounts.Authenticate(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"))
+	if errors.Is(err, accounts.ErrInvalidCredentials) {
+		s.metrics.logins.WithLabelValues("failure").Inc()
+		return s.pages.render(c, http.StatusUnauthorized, "login.html", lang, true)
+	}
+	if err != nil {
+		return err
+	}
+	// A fresh id at every login: a session id planted before login is
+	// worthless.
+	if old, err := c.Cookie(s.cookieName()); err == nil {
+		_ = s.sessions.end(r.Context(), old.Value)
+	}
+	id, err := s.sessions.create(r.Context(), acct.Username)
+	if err != nil {
+		return err
+	}
+	s.metrics.logins.WithLabelValues("success").Inc()
+	s.log.Info("advisor logged in", "advisor", acct.Username)
+	s.setSessionCookie(c, id, 0)
+	return c.Redirect(http.StatusSeeOther, "/advisor")
+}
+
+func (s *Server) logout(c *echo.Context) error {
+	acct, id, err := s.session(c)
+	if err == nil {
+		ctx := c.Request().Context()
+		if err := s.sessions.end(ctx, id); err != nil {
+			return err
+		}
+		if err := s.offDuty(ctx, acct.Username); err != nil {
+			s.log.Error("off duty at logout", "advisor", acct.Username, "err", err)
+		}
+		// Close the advisor's sockets on every instance.
+		s.rdb.Publish(ctx, s.queue.AdvisorChannel(acct.Username), `{"type":"logout"}`)
+		s.log.Info("advisor logged out", "advisor", acct.Username)
+	}
+	s.setSessionCookie(c, "", -1)
+	return c.Redirect(http.StatusSeeOther, "/advisor")
+}
+
+// offDuty takes an advisor off duty and tells the visitors whose
+// conversations went back to the queue.
+func (s *Server) offDuty(ctx context.Context, name string) error {
+	ids, err := s.queue.OffDuty(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.appendRequeued(ctx, id, chat.RequeuedLeft)
+	}
+	s.routing.Requeued("advisor_left", len(ids))
+	s.log.Info("advisor off duty", "advisor", name, "requeued", len(ids))
+	return nil
+}
+
+// advisor is the state of one advisor socket.
+type advisor struct {
+	srv  *Server
+	sock *socket
+	name string
+
+	mu    sync.Mutex
+	acct  accounts.Account
+	alias string
+
+	// Writer-owned.
+	lastQueue []byte
+	ended     map[string]bool
+}
+
+func (s *Server) advisorSocket(c *echo.Context) error {
+	acct, _, err := s.session(c)
+	if errors.Is(err, errNoSession) {
+		s.metrics.rejected.WithLabelValues(roleAdvisor, "unauthorized").Inc()
+		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
+	}
+	if err != nil {
+		return err
+	}
+	sock, err := s.accept(c, roleAdvisor, true)
+	if err != nil || sock == nil {
+		return err
+	}
+	a := &advisor{srv: s, sock: sock, name: acct.Username, acct: acct, ended: map[string]bool{}}
+	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
+	a.run()
+	return nil
+}
+
+type dutyFrame struct {
+	On *bool `json:"on"`
+}
+
+func (a *advisor) run() {
+	ctx := a.sock.ctx
+	// A reconnect within the grace period keeps the advisor on duty.
+	a.sock.setPresence(a.name)
+	if err := a.srv.queue.TouchAdvisors(ctx, a.name); err != nil {
+		a.internal(err, "")
+		a.sock.closeAfter(websocket.StatusInternalError, "internal error")
+		return
+	}
+	// The first frame must be hello.
+	var hello struct {
+		After map[string]int64 `json:"after"`
+	}
+	for {
+		typ, data, err := a.sock.readFrame()
+		if err != nil {
+			return
+		}
+		if typ == "" {
+			continue
+		}
+		if typ != "hello" {
+			a.sock.sendError("not_started", "send hello first", "", "")
+			continue
+		}
+		if err := json.Unmarshal(data, &hello); err != nil {
+			a.sock.sendError("bad_request", "hello needs an after object", "", "")
+			continue
+		}
+		break
+	}
+	if err := a.attach(hello.After); err != nil {
+		a.internal(err, "")
+		a.sock.closeAfter(websocket.StatusInternalError, "internal error")
+		return
+	}
+	for {
+		typ, data, err := a.sock.readFrame()
+		if err != nil {
+			return
+		}
+		switch typ {
+		case "":
+		case "duty":
+			var f dutyFrame
+			if err := json.Unmarshal(data, &f); err != nil || f.On == nil {
+				a.sock.sendError("bad_request", "duty needs on: true or false", "", "")
+				continue
+			}
+			a.duty(*f.On)
+		case "alias":
+			var f struct {
+				Name string `json:"name"`
+			}
+			_ = json.Unmarshal(data, &f)
+			a.setAlias(f.Name)
+		case "message":
+			a.message(data)
+		case "end":
+			var f struct {
+				Conversation string `json:"conversation"`
+			}
+			_ = json.Unmarshal(data, &f)
+			a.end(f.Conversation)
+		case "hello":
+			a.sock.sendError("bad_request", "hello was already sent", "", "")
+		default:
+			a.sock.sendError("unknown_type", "unknown frame type", "", "")
+		}
+	}
+}
+
+// attach subscribes the socket to the advisor's events and the queue, then
+// sends the status, the queue and every open conversation.
+func (a *advisor) attach(after map[string]int64) error {
+	ctx := a.sock.ctx
+	advCh, changed := a.srv.queue.AdvisorChannel(a.name), a.srv.queue.ChangedChannel()
+	a.sock.onEntry = a.onEntry
+	a.sock.onChannel = func(channel string, payload []byte) {
+		switch channel {
+		case changed:
+			a.sock.doOnce("queue", a.refreshQueue)
+		case advCh:
+			a.event(payload)
+		}
+	}
+	if err := a.sock.watch(advCh); err != nil {
+		return err
+	}
+	if err := a.sock.watch(changed); err != nil {
+		return err
+	}
+	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
+	if err != nil {
+		return err
+	}
+	if st.Alias != "" {
+		a.mu.Lock()
+		a.alias = st.Alias
+		a.mu.Unlock()
+	}
+	a.sock.do(a.refreshStatus)
+	a.sock.do(a.refreshQueue)
+	for _, id := range st.Conversations {
+		a.sock.do(func(ctx context.Context) { a.assigned(ctx, id, after[id]) })
+	}
+	return nil
+}
+
+// event handles what routing published for this advisor (hub goroutine).
+func (a *advisor) event(payload []byte) {
+	if payload == nil {
+		// Resubscribed: something may have been missed; re-read all.
+		a.sock.do(a.resync)
+		return
+	}
+	var ev struct {
+		Type         string `json:"type"`
+		Conversation string `json:"conversation"`
+		Reason       string `json:"reason"`
+	}
+	if json.Unmarshal(payload, &ev) != nil {
+		return
+	}
+	switch ev.Type {
+	case "assigned":
+		a.sock.do(func(ctx context.Context) { a.assigned(ctx, ev.Conversation, 0) })
+	case "unassigned":
+		a.sock.do(func(ctx context.Context) { a.unassigned(ctx, ev.Conversation, ev.Reason) })
+	case "logout":
+		a.sock.closeAfter(websocket.StatusPolicyViolation, "logged out")
+	}
+}
+
+type assignedFrame struct {
+	Type         string `json:"type"`
+	Conversation struct {
+		ID       string `json:"id"`
+		Audience string `json:"audience"`
+		Lang     string `json:"lang"`
+		Waited   int64  `json:"waited"`
+	} `json:"conversation"`
+}
+
+// assigned shows a conversation that routing gave this advisor and follows
+// its entries from after. Writer goroutine.
+func (a *advisor) assigned(ctx context.Context, id string, after int64) {
+	if a.followed(id) {
+		return
+	}
+	st, err := a.srv.queue.State(ctx, id)
+	if err != nil || st.Status != routing.StatusActive || st.Advisor != a.name {
+		return // stale event: it has moved on since
+	}
+	var f assignedFrame
+	f.Type = "assigned"
+	f.Conversation.ID, f.Conversation.Audience, f.Conversation.Lang = id, st.Audience, st.Lang
+	f.Conversation.Waited = int64(st.Assigned.Sub(st.Enqueued).Seconds())
+	b, _ := json.Marshal(f)
+	a.sock.write(b)
+	delete(a.ended, id)
+	if err := a.sock.follow(id, after); err != nil {
+		a.internal(err, id)
+	}
+	a.refreshStatus(ctx)
+}
+
+// unassigned tells the advisor a conversation is no longer theirs. An ended
+// one stays followed until its ended entry has been sent. Writer goroutine.
+func (a *advisor) unassigned(ctx context.Context, id, reason string) {
+	if !a.followed(id) && !a.ended[id] {
+		return
+	}
+	b, _ := json.Marshal(struct {
+		Type         string `json:"type"`
+		Conversation string `json:"conversation"`
+		Reason       string `json:"reason"`
+	}{"unassigned", id, reason})
+	a.sock.write(b)
+	if reason != "ended" || a.ended[id] {
+		a.sock.unfollow(id)
+		delete(a.ended, id)
+	}
+	a.refreshStatus(ctx)
+}
+
+func (a *advisor) followed(id string) bool {
+	_, ok := a.sock.following(a.srv.store.Channel(id))
+	return ok
+}
+
+// onEntry stops following a conversation once its end has been sent.
+func (a *advisor) onEntry(_ context.Context, e chat.Entry) {
+	if e.Kind == chat.KindEnded {
+		a.ended[e.Conversation] = true
+		a.sock.unfollow(e.Conversation)
+	}
+}
+
+// resync re-reads the advisor's conversations after the pub/sub connection
+// came back. Writer goroutine.
+func (a *advisor) resync(ctx context.Context) {
+	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
+	if err != nil {
+		return
+	}
+	mine := map[string]bool{}
+	for _, id := range st.Conversations {
+		mine[id] = true
+		a.assigned(ctx, id, 0)
+	}
+	for id := range a.sock.cursors {
+		if !mine[id] && !a.ended[id] {
+			a.unassigned(ctx, id, "requeued")
+		}
+	}
+	a.refreshQueue(ctx)
+}
+
+func (a *advisor) currentAlias() (accounts.Account, string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.alias != "" {
+		return a.acct, a.alias
+	}
+	name := a.acct.Name
+	if name == "" {
+		name = a.acct.Username
+	}
+	return a.acct, name
+}
+
+// refreshStatus sends the advisor's duty, alias and load. Writer goroutine.
+func (a *advisor) refreshStatus(ctx context.Context) {
+	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
+	if err != nil {
+		return
+	}
+	acct, alias := a.currentAlias()
+	capacity := st.Capacity
+	if !st.Duty || capacity == 0 {
+		capacity = acct.MaxConversations
+	}
+	b, _ := json.Marshal(struct {
+		Type     string `json:"type"`
+		Duty     bool   `json:"duty"`
+		Alias    string `json:"alias"`
+		Capacity int    `json:"capacity"`
+		Load     int    `json:"load"`
+	}{"status", st.Duty, alias, capacity, len(st.Conversations)})
+	a.sock.write(b)
+}
+
+type queueStat struct {
+	Name        string `json:"name"`
+	Waiting     int    `json:"waiting"`
+	LongestWait int64  `json:"longest_wait"`
+}
+
+// refreshQueue sends the queue summary if it changed. Writer goroutine.
+func (a *advisor) refreshQueue(ctx context.Context) {
+	stats, err := a.srv.queue.Snapshot(ctx)
+	if err != nil {
+		return
+	}
+	out := make([]queueStat, len(stats))
+	now := time.Now()
+	for i, s := range stats {
+		out[i] = queueStat{Name: s.Name, Waiting: s.Waiting}
+		if !s.Oldest.IsZero() {
+			out[i].LongestWait = int64(now.Sub(s.Oldest).Seconds())
+		}
+	}
+	b, _ := json.Marshal(struct {
+		Type   string      `json:"type"`
+		Queues []queueStat `json:"queues"`
+	}{"queue", out})
+	if string(b) == string(a.lastQueue) {
+		return
+	}
+	a.lastQueue = b
+	a.sock.write(b)
+}
+
+func (a *advisor) duty(on bool) {
+	ctx := a.sock.ctx
+	acct, alias := a.currentAlias()
+	if fresh, ok := a.srv.accounts.Lookup(a.name); ok {
+		acct = fresh // skills and capacity as the accounts file says now
+		a.mu.Lock()
+		a.acct = fresh
+		a.mu.Unlock()
+	}
+	var err error
+	if on {
+		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: acct.MaxConversations, Audiences: acct.Audiences})
+		if err == nil {
+			a.srv.log.Info("advisor on duty", "advisor", a.name)
+		}
+	} else {
+		err = a.srv.offDuty(ctx, a.name)
+	}
+	if err != nil {
+		a.internal(err, "")
+		return
+	}
+	a.sock.do(a.refreshStatus)
+}
+
+func (a *advisor) setAlias(name string) {
+	alias, err := chat.CleanDisplayName(name)
+	if err != nil {
+		a.sock.sendError("bad_request", err.Error(), "", "")
+		return
+	}
+	if err := a.srv.queue.SetAlias(a.sock.ctx, a.name, alias); err != nil {
+		a.internal(err, "")
+		return
+	}
+	a.mu.Lock()
+	a.alias = alias
+	a.mu.Unlock()
+	a.sock.do(a.refreshStatus)
+}
+
+// owns checks that a conversation is this advisor's, sending the error if
+// not.
+func (a *advisor) owns(id, clientID string) bool {
+	if !chat.ValidID(id) {
+		a.sock.sendError("bad_request", "conversation must be a conversation id", clientID, "")
+		return false
+	}
+	st, err := a.srv.queue.State(a.sock.ctx, id)
+	if err != nil {
+		a.internal(err, id)
+		return false
+	}
+	if st.Advisor != a.name || st.Status != routing.StatusActive {
+		code := "not_found"
+		if st.Status == routing.StatusEnded {
+			code = "ended"
+		}
+		a.sock.sendError(code, "not one of your open conversations", clientID, id)
+		return false
+	}
+	return true
+}
+
+func (a *advisor) message(data []byte) {
+	var f messageFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		a.sock.sendError("bad_request", "message needs conversation, id and text", "", "")
+		return
+	}
+	e, code, msg := checkMessage(f)
+	if code != "" {
+		a.sock.sendError(code, msg, f.ID, f.Conversation)
+		return
+	}
+	if !a.owns(f.Conversation, f.ID) {
+		return
+	}
+	_, alias := a.currentAlias()
+	e.Conversation, e.From, e.Name = f.Conversation, chat.FromAdvisor, alias
+	a.srv.appendMessage(a.sock, e, f.Conversation)
+}
+
+func (a *advisor) end(id string) {
+	if !a.owns(id, "") {
+		return
+	}
+	ctx := a.sock.ctx
+	if _, _, _, err := a.srv.queue.Release(ctx, id); err != nil {
+		a.internal(err, id)
+		return
+	}
+	if _, err := a.srv.store.End(ctx, id, chat.EndedByAdvisor); err != nil && !errors.Is(err, chat.ErrEnded) {
+		a.internal(err, id)
+		return
+	}
+	a.srv.metrics.ended.WithLabelValues(chat.EndedByAdvisor).Inc()
+	a.srv.log.Info("advisor ended a conversation", "advisor", a.name)
+}
+
+func (a *advisor) internal(err error, conv string) {
+	if a.sock.ctx.Err() == nil {
+		a.sock.log.Error("advisor request failed", "err", err)
+	}
+	a.sock.sendError("internal", "internal error; retry", "", conv)
+}

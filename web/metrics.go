@@ -1,0 +1,50 @@
+package web
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics of the web layer. Labels are roles and error codes only: never a
+// conversation id, a token, an advisor name or any text.
+type metrics struct {
+	connections *prometheus.GaugeVec
+	messages    *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	slowClosed  prometheus.Counter
+	logins      *prometheus.CounterVec
+	started     prometheus.Counter
+	ended       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "advicechat_websocket_connections",
+			Help: "Open WebSocket connections on this instance, by role.",
+		}, []string{"role"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_messages_total",
+			Help: "Messages stored, by the role of the sender.",
+		}, []string{"role"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_rejected_frames_total",
+			Help: "Client frames or handshakes refused, by role and error code.",
+		}, []string{"role", "code"}),
+		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_slow_clients_closed_total",
+			Help: "Sockets closed because their send queue filled up.",
+		}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_advisor_logins_total",
+			Help: "Advisor login attempts, by result.",
+		}, []string{"result"}),
+		started: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_conversations_started_total",
+			Help: "Conversations started by visitors.",
+		}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_conversations_ended_total",
+			Help: "Conversations ended, by who ended them.",
+		}, []string{"by"}),
+	}
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.logins, m.started, m.ended)
+	return m
+}

@@ -1,0 +1,198 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+
+	"github.com/advicechat/advicechat/locales"
+)
+
+var (
+	//go:embed templates/*.html
+	templateFS embed.FS
+	//go:embed static
+	staticFS embed.FS
+)
+
+// languageNames are the languages' own names, for the language switch.
+var languageNames = map[string]string{
+	"nl": "Nederlands",
+	"en": "English",
+	"ar": "العربية",
+	"tr": "Türkçe",
+	"pl": "Polski",
+	"uk": "Українська",
+}
+
+// rtl lists the languages written right to left.
+var rtl = map[string]bool{"ar": true}
+
+// defaultLanguage is shown when the browser asks for nothing we speak.
+const defaultLanguage = "nl"
+
+type langLink struct {
+	Code, Name string
+	Current    bool
+}
+
+// page is the data of every template.
+type page struct {
+	Lang       string
+	Dir        string
+	Languages  []langLink
+	T          map[string]string
+	ExitURL    string
+	Version    string
+	LoginError bool
+}
+
+// pages renders the HTML pages in every language. All texts are localized
+// once at start; a request only picks a language.
+type pages struct {
+	tmpl    *template.Template
+	langs   []string // supported, default first
+	matcher language.Matcher
+	texts   map[string]map[string]string
+	cfg     Config
+}
+
+// Messages loads every locale file and returns, per language, every
+// message localized with data. It is what the pages use and what the
+// locale tests check.
+func Messages(data map[string]any) (map[string]map[string]string, error) {
+	bundle := i18n.NewBundle(language.MustParse(locales.Reference))
+	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
+	files, err := fs.Glob(locales.FS, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	var tags []string
+	for _, f := range files {
+		b, err := fs.ReadFile(locales.FS, f)
+		if err != nil {
+			return nil, err
+		}
+		mf, err := bundle.ParseMessageFileBytes(b, f)
+		if err != nil {
+			return nil, fmt.Errorf("locale %s: %w", f, err)
+		}
+		for _, m := range mf.Messages {
+			ids[m.ID] = true
+		}
+		tags = append(tags, strings.TrimSuffix(path.Base(f), ".json"))
+	}
+	out := make(map[string]map[string]string, len(tags))
+	for _, tag := range tags {
+		loc := i18n.NewLocalizer(bundle, tag)
+		texts := make(map[string]string, len(ids))
+		for id := range ids {
+			s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+			if err != nil {
+				return nil, fmt.Errorf("locale %s: message %s: %w", tag, id, err)
+			}
+			texts[id] = s
+		}
+		out[tag] = texts
+	}
+	return out, nil
+}
+
+func newPages(cfg Config) (*pages, error) {
+	texts, err := Messages(map[string]any{"RetentionMinutes": int(cfg.Retention.Minutes())})
+	if err != nil {
+		return nil, err
+	}
+	langs := make([]string, 0, len(texts))
+	for l := range texts {
+		if l != defaultLanguage {
+			langs = append(langs, l)
+		}
+	}
+	sort.Strings(langs)
+	langs = append([]string{defaultLanguage}, langs...)
+	tags := make([]language.Tag, len(langs))
+	for i, l := range langs {
+		tags[i] = language.MustParse(l)
+	}
+	tmpl, err := template.ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	return &pages{tmpl: tmpl, langs: langs, matcher: language.NewMatcher(tags), texts: texts, cfg: cfg}, nil
+}
+
+// language picks the page language: ?lang= when we speak it, else the
+// browser's Accept-Language, else Dutch. Nothing of either is kept.
+func (p *pages) language(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); p.texts[l] != nil {
+		return l
+	}
+	_, i, conf := p.matcher.Match(parseAccept(r.Header.Get("Accept-Language"))...)
+	if conf == language.No {
+		return defaultLanguage
+	}
+	return p.langs[i]
+}
+
+func parseAccept(h string) []language.Tag {
+	tags, _, err := language.ParseAcceptLanguage(h)
+	if err != nil {
+		return nil
+	}
+	return tags
+}
+
+// Supports reports whether lang is a language the pages speak.
+func (p *pages) supports(lang string) bool { return p.texts[lang] != nil }
+
+func (p *pages) render(c *echo.Context, status int, name string, lang string, loginError bool) error {
+	data := page{
+		Lang:       lang,
+		Dir:        "ltr",
+		T:          p.texts[lang],
+		ExitURL:    p.cfg.ExitURL,
+		Version:    p.cfg.Version,
+		LoginError: loginError,
+	}
+	if rtl[lang] {
+		data.Dir = "rtl"
+	}
+	for _, l := range p.langs {
+		name := languageNames[l]
+		if name == "" {
+			name = l
+		}
+		data.Languages = append(data.Languages, langLink{Code: l, Name: name, Current: l == lang})
+	}
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Response().Header().Set("Content-Language", lang)
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (s *Server) visitorPage(c *echo.Context) error {
+	return s.pages.render(c, http.StatusOK, "visitor.html", s.pages.language(c.Request()), false)
+}
+
+func staticHandler() echo.HandlerFunc {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded tree always has static/
+	}
+	return echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(sub)))
+}

@@ -1,0 +1,79 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var errNoSession = errors.New("no valid session")
+
+// sessions are advisor logins, in Redis so any instance can serve any
+// advisor. The cookie holds a random id; Redis holds only its hash, the
+// account name and the creation time.
+type sessions struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	idle, max time.Duration
+}
+
+func (s *sessions) key(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return s.prefix + hex.EncodeToString(h[:])
+}
+
+// create starts a session for username and returns its id.
+func (s *sessions) create(ctx context.Context, username string) (string, error) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	id := base64.RawURLEncoding.EncodeToString(b[:])
+	k := s.key(id)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "user", username, "created", time.Now().UnixMilli())
+		p.Expire(ctx, k, s.idle)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return id, nil
+}
+
+// get returns the session's account and extends its idle timeout; a
+// session past its absolute lifetime is ended.
+func (s *sessions) get(ctx context.Context, id string) (string, error) {
+	if id == "" || len(id) > 100 {
+		return "", errNoSession
+	}
+	k := s.key(id)
+	m, err := s.rdb.HGetAll(ctx, k).Result()
+	if err != nil {
+		return "", fmt.Errorf("read session: %w", err)
+	}
+	if m["user"] == "" {
+		return "", errNoSession
+	}
+	created, _ := strconv.ParseInt(m["created"], 10, 64)
+	if time.Since(time.UnixMilli(created)) > s.max {
+		s.rdb.Del(ctx, k)
+		return "", errNoSession
+	}
+	s.rdb.Expire(ctx, k, s.idle)
+	return m["user"], nil
+}
+
+// end ends a session.
+func (s *sessions) end(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	return s.rdb.Del(ctx, s.key(id)).Err()
+}

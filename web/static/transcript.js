@@ -1,0 +1,202 @@
+// The transcript of one conversation: entries in seq order, own messages
+// waiting for their ack, and the highest seq to resume from
+// (docs/protocol.md, "Sequence numbers", "Acks").
+
+// newClientID returns a fresh client message id (A-Z a-z 0-9 -).
+export function newClientID() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // randomUUID exists only in secure contexts; plain http on a LAN lacks it.
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+    b.toString(16).padStart(2, '0')).join('');
+}
+
+// fill replaces {name} placeholders in a localized string.
+export function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+}
+
+// readMessages returns the localized strings the server put in the page.
+export function readMessages() {
+  const el = document.getElementById('i18n');
+  try {
+    return JSON.parse(el.textContent);
+  } catch {
+    return {};
+  }
+}
+
+const ERROR_KEYS = {
+  too_long: 'error.too_long',
+  empty: 'error.empty',
+  bad_utf8: 'error.bad_utf8',
+  rate_limited: 'error.rate_limited',
+  ended: 'error.ended',
+};
+
+// errorText is the localized reason a message was refused.
+export function errorText(t, code) {
+  return t[ERROR_KEYS[code]] ?? t['error.generic'];
+}
+
+export class Transcript {
+  // ol: the list element. opts.self: 'visitor' or 'advisor' (whose messages
+  // are "mine"); opts.t: messages; opts.lang; opts.who(entry) -> sender
+  // label; opts.system(entry) -> notice text; opts.retry(id).
+  constructor(ol, opts) {
+    this.ol = ol;
+    this.opts = opts;
+    this.seen = new Set();
+    this.highest = 0; // every seq up to this one is here: the resume point
+    this.outbox = new Map(); // client id -> {text, failed}
+    this.time = new Intl.DateTimeFormat(opts.lang, { hour: '2-digit', minute: '2-digit' });
+  }
+
+  get size() {
+    return this.seen.size + this.outbox.size;
+  }
+
+  // add shows an entry unless it is already here; it reports whether it was new.
+  add(entry) {
+    const seq = Number(entry.seq);
+    if (!Number.isInteger(seq) || seq < 1 || this.seen.has(seq)) return false;
+    const mine = entry.kind === 'message' && entry.from === this.opts.self;
+    if (mine && this.outbox.has(entry.id)) {
+      this.confirm(entry.id, seq, entry.at);
+      return true;
+    }
+    this.markSeen(seq);
+    this.insert(this.render(entry), seq);
+    return true;
+  }
+
+  // send shows an own message as pending and returns its client id.
+  send(text) {
+    const id = newClientID();
+    this.outbox.set(id, { text, failed: false });
+    const li = this.render({ kind: 'message', from: this.opts.self, text, at: Date.now() });
+    li.classList.add('pending');
+    li.dataset.clientId = id;
+    this.setStatus(li, this.opts.t['common.sending']);
+    this.ol.append(li);
+    return id;
+  }
+
+  // ack marks an own message as stored.
+  ack(id, seq) {
+    if (this.outbox.has(id)) this.confirm(id, Number(seq), Date.now());
+  }
+
+  // fail marks an own message as not sent, with a retry button.
+  fail(id, code) {
+    const item = this.outbox.get(id);
+    const li = this.pendingItem(id);
+    if (!item || !li) return;
+    item.failed = true;
+    li.classList.remove('pending');
+    li.classList.add('failed');
+    const status = this.setStatus(li, `${this.opts.t['common.not_sent']} ${errorText(this.opts.t, code)}`);
+    if (code === 'ended' || code === 'empty' || code === 'too_long' || code === 'bad_utf8') return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'retry';
+    button.textContent = this.opts.t['common.retry'];
+    button.addEventListener('click', () => {
+      item.failed = false;
+      li.classList.remove('failed');
+      li.classList.add('pending');
+      this.setStatus(li, this.opts.t['common.sending']);
+      this.opts.retry(id, item.text);
+    });
+    status.append(' ', button);
+  }
+
+  // unsent lists own messages to send again after a reconnect.
+  unsent() {
+    return [...this.outbox].filter(([, m]) => !m.failed).map(([id, m]) => ({ id, text: m.text }));
+  }
+
+  confirm(id, seq, at) {
+    const li = this.pendingItem(id);
+    this.outbox.delete(id);
+    if (!li || !Number.isInteger(seq) || this.seen.has(seq)) {
+      li?.remove();
+      return;
+    }
+    this.markSeen(seq);
+    li.classList.remove('pending', 'failed');
+    li.querySelector('.status')?.remove();
+    li.dataset.seq = String(seq);
+    const time = li.querySelector('time');
+    if (time && at) this.setTime(time, at);
+    this.insert(li, seq);
+  }
+
+  markSeen(seq) {
+    this.seen.add(seq);
+    while (this.seen.has(this.highest + 1)) this.highest++;
+  }
+
+  pendingItem(id) {
+    return [...this.ol.querySelectorAll('li[data-client-id]')].find((li) => li.dataset.clientId === id);
+  }
+
+  // insert keeps entries in seq order, with pending messages last.
+  insert(li, seq) {
+    li.dataset.seq = String(seq);
+    let before = null;
+    for (const other of this.ol.children) {
+      if (other === li) continue;
+      if (!other.dataset.seq || Number(other.dataset.seq) > seq) {
+        before = other;
+        break;
+      }
+    }
+    this.ol.insertBefore(li, before);
+  }
+
+  render(entry) {
+    const li = document.createElement('li');
+    li.className = 'msg';
+    li.dataset.from = entry.kind === 'message' ? entry.from : 'system';
+    li.dataset.kind = entry.kind;
+    if (entry.kind !== 'message') {
+      const p = document.createElement('p');
+      p.className = 'text';
+      p.textContent = this.opts.system(entry);
+      li.append(p);
+      return li;
+    }
+    if (entry.from === this.opts.self) li.classList.add('mine');
+    const meta = document.createElement('p');
+    meta.className = 'meta';
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = this.opts.who(entry);
+    const time = document.createElement('time');
+    this.setTime(time, entry.at);
+    meta.append(who, ' ', time);
+    const text = document.createElement('p');
+    text.className = 'text';
+    text.dir = 'auto'; // a message may be in another script than the page
+    text.textContent = entry.text ?? '';
+    li.append(meta, text);
+    return li;
+  }
+
+  setTime(el, at) {
+    const d = new Date(Number(at) || Date.now());
+    el.dateTime = d.toISOString();
+    el.textContent = this.time.format(d);
+  }
+
+  setStatus(li, text) {
+    let status = li.querySelector('.status');
+    if (!status) {
+      status = document.createElement('span');
+      status.className = 'status';
+      li.querySelector('.meta').append(' ', status);
+    }
+    status.textContent = text;
+    return status;
+  }
+}

@@ -1,0 +1,360 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/routing"
+)
+
+const (
+	roleVisitor = "visitor"
+	roleAdvisor = "advisor"
+)
+
+type stateFrame struct {
+	Type     string `json:"type"`
+	Status   string `json:"status"`
+	Position int    `json:"position,omitempty"`
+	Advisor  string `json:"advisor,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+type messageFrame struct {
+	Conversation string `json:"conversation"`
+	ID           string `json:"id"`
+	Text         string `json:"text"`
+}
+
+// visitor is the state of one visitor socket. conv is set once by the
+// reader; advisor and last belong to the writer goroutine.
+type visitor struct {
+	srv     *Server
+	sock    *socket
+	conv    string
+	limit   bucket
+	advisor string
+	last    stateFrame
+}
+
+func (s *Server) visitorSocket(c *echo.Context) error {
+	sock, err := s.accept(c, roleVisitor, false)
+	if err != nil || sock == nil {
+		return err
+	}
+	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate)}
+	defer s.release(sock, s.queue.ChangedChannel())
+	v.run()
+	return nil
+}
+
+func (v *visitor) run() {
+	for {
+		typ, data, err := v.sock.readFrame()
+		if err != nil {
+			if !readErr(err) {
+				v.sock.log.Debug("read", "err", err)
+			}
+			return
+		}
+		switch {
+		case typ == "":
+			// bad_json was sent
+		case v.conv == "" && typ == "start":
+			v.start(data)
+		case v.conv == "" && typ == "resume":
+			v.resume(data)
+		case v.conv == "" && (typ == "message" || typ == "end"):
+			v.sock.sendError("not_started", "send start or resume first", "", "")
+		case v.conv != "" && (typ == "start" || typ == "resume"):
+			v.sock.sendError("bad_request", "this socket already has a conversation", "", "")
+		case typ == "message":
+			v.message(data)
+		case typ == "end":
+			v.end()
+		default:
+			v.sock.sendError("unknown_type", "unknown frame type", "", "")
+		}
+	}
+}
+
+func (v *visitor) start(data []byte) {
+	var f struct {
+		Audience string `json:"audience"`
+		Lang     string `json:"lang"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		v.sock.sendError("bad_request", "start needs audience and lang", "", "")
+		return
+	}
+	if err := chat.ValidAudience(f.Audience); err != nil {
+		v.sock.sendError("bad_request", err.Error(), "", "")
+		return
+	}
+	if !v.srv.pages.supports(f.Lang) {
+		f.Lang = defaultLanguage
+	}
+	ctx := v.sock.ctx
+	id, token := chat.NewID(), chat.NewToken()
+	conv := chat.Conversation{ID: id, Audience: f.Audience, Lang: f.Lang, Created: time.Now(), TokenHash: chat.HashToken(token)}
+	if err := v.srv.store.Create(ctx, conv); err != nil {
+		v.internal(err)
+		return
+	}
+	if _, err := v.srv.queue.Enqueue(ctx, id, f.Audience, f.Lang); err != nil {
+		v.internal(err)
+		return
+	}
+	v.srv.metrics.started.Inc()
+	v.sock.send(struct {
+		Type         string `json:"type"`
+		Conversation string `json:"conversation"`
+		Token        string `json:"token"`
+	}{"started", id, token})
+	v.attach(id, 0)
+}
+
+func (v *visitor) resume(data []byte) {
+	var f struct {
+		Conversation string `json:"conversation"`
+		Token        string `json:"token"`
+		After        int64  `json:"after"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || !chat.ValidID(f.Conversation) || f.Token == "" || f.After < 0 {
+		v.sock.sendError("bad_request", "resume needs conversation, token and after >= 0", "", "")
+		return
+	}
+	ctx := v.sock.ctx
+	conv, err := v.srv.store.Get(ctx, f.Conversation)
+	if errors.Is(err, chat.ErrNotFound) {
+		v.sock.sendError("not_found", "no such conversation; it may have been deleted", "", f.Conversation)
+		v.sock.closeAfter(websocket.StatusPolicyViolation, "unknown conversation")
+		return
+	}
+	if err != nil {
+		v.internal(err)
+		return
+	}
+	if !chat.TokenMatches(f.Token, conv.TokenHash) {
+		v.sock.sendError("unauthorized", "token does not match the conversation", "", "")
+		v.sock.closeAfter(websocket.StatusPolicyViolation, "bad token")
+		return
+	}
+	last, err := v.srv.store.LastSeq(ctx, f.Conversation)
+	if err != nil {
+		v.internal(err)
+		return
+	}
+	if f.After > last {
+		v.sock.sendError("bad_request", "after is beyond the last entry of the conversation", "", f.Conversation)
+		return
+	}
+	if conv.Ended && f.After == last {
+		v.sock.send(stateFrame{Type: "state", Status: routing.StatusEnded})
+		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
+		return
+	}
+	// Back within the grace period: the abandoned deadline starts again.
+	if err := v.srv.queue.TouchVisitors(ctx, f.Conversation); err != nil {
+		v.internal(err)
+		return
+	}
+	v.attach(f.Conversation, f.After)
+}
+
+// attach makes the socket the visitor's: it follows the conversation from
+// after, keeps the visitor present, and tells the state.
+func (v *visitor) attach(id string, after int64) {
+	v.conv = id
+	v.sock.setPresence(id)
+	v.sock.onEntry = v.onEntry
+	changed := v.srv.queue.ChangedChannel()
+	v.sock.onChannel = func(channel string, _ []byte) {
+		if channel == changed {
+			v.sock.doOnce("state", v.refresh)
+		}
+	}
+	v.sock.do(v.refresh)
+	if err := v.sock.watch(changed); err != nil {
+		v.internal(err)
+		return
+	}
+	if err := v.sock.follow(id, after); err != nil {
+		v.internal(err)
+	}
+}
+
+// onEntry turns the conversation's system entries into state frames. It
+// runs on the writer goroutine.
+func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
+	switch e.Kind {
+	case chat.KindJoined:
+		v.advisor = e.Name
+		v.setState(stateFrame{Type: "state", Status: routing.StatusActive, Advisor: e.Name})
+	case chat.KindRequeued:
+		v.advisor = ""
+		v.refresh(ctx)
+	case chat.KindEnded:
+		v.setState(stateFrame{Type: "state", Status: routing.StatusEnded, Reason: e.Reason})
+		v.sock.close(websocket.StatusNormalClosure, "conversation ended")
+	}
+}
+
+// refresh reads the conversation's routing state and sends it if it
+// changed: the queue position while waiting, above all. Writer goroutine.
+func (v *visitor) refresh(ctx context.Context) {
+	if v.last.Status == routing.StatusEnded {
+		return
+	}
+	st, err := v.srv.queue.State(ctx, v.conv)
+	if err != nil {
+		if ctx.Err() == nil {
+			v.sock.log.Warn("read state", "err", err)
+		}
+		return
+	}
+	switch st.Status {
+	case routing.StatusWaiting:
+		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position})
+	case routing.StatusActive:
+		if v.advisor == "" {
+			// Joined before the client's resume point, or the joined
+			// entry is still on its way.
+			as, err := v.srv.queue.AdvisorStatus(ctx, st.Advisor)
+			if err != nil {
+				return
+			}
+			v.advisor = as.Alias
+		}
+		v.setState(stateFrame{Type: "state", Status: st.Status, Advisor: v.advisor})
+	}
+	// Ended: the ended entry brings the final state.
+}
+
+func (v *visitor) setState(f stateFrame) {
+	if f == v.last {
+		return
+	}
+	v.last = f
+	b, _ := json.Marshal(f)
+	v.sock.write(b)
+}
+
+func (v *visitor) message(data []byte) {
+	var f messageFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		v.sock.sendError("bad_request", "message needs id and text", "", "")
+		return
+	}
+	e, code, msg := checkMessage(f)
+	if code != "" {
+		v.sock.sendError(code, msg, f.ID, "")
+		return
+	}
+	if !v.limit.allow(time.Now()) {
+		v.sock.sendError("rate_limited", "too many messages; wait a moment and retry", f.ID, "")
+		return
+	}
+	e.Conversation, e.From = v.conv, chat.FromVisitor
+	v.srv.appendMessage(v.sock, e, "")
+}
+
+func (v *visitor) end() {
+	ctx := v.sock.ctx
+	if _, _, _, err := v.srv.queue.Release(ctx, v.conv); err != nil {
+		v.internal(err)
+		return
+	}
+	_, err := v.srv.store.End(ctx, v.conv, chat.EndedByVisitor)
+	switch {
+	case errors.Is(err, chat.ErrEnded), errors.Is(err, chat.ErrNotFound):
+		v.sock.send(stateFrame{Type: "state", Status: routing.StatusEnded})
+		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
+	case err != nil:
+		v.internal(err)
+	default:
+		v.srv.metrics.ended.WithLabelValues(chat.EndedByVisitor).Inc()
+	}
+}
+
+func (v *visitor) internal(err error) {
+	if v.sock.ctx.Err() == nil {
+		v.sock.log.Error("visitor request failed", "err", err)
+	}
+	v.sock.sendError("internal", "internal error; retry", "", "")
+}
+
+// checkMessage validates a message frame's id and text and returns the
+// entry to store, or a protocol error code and message.
+func checkMessage(f messageFrame) (chat.Entry, string, string) {
+	if err := chat.ValidClientID(f.ID); err != nil {
+		return chat.Entry{}, "bad_request", err.Error()
+	}
+	text, err := chat.CleanText(f.Text)
+	switch {
+	case errors.Is(err, chat.ErrEmptyText):
+		return chat.Entry{}, "empty", err.Error()
+	case errors.Is(err, chat.ErrTextTooLong):
+		return chat.Entry{}, "too_long", err.Error()
+	case errors.Is(err, chat.ErrBadUTF8):
+		return chat.Entry{}, "bad_utf8", err.Error()
+	}
+	return chat.Entry{Kind: chat.KindMessage, ClientID: f.ID, Text: text}, "", ""
+}
+
+// appendMessage stores a message and acks it, or sends the error.
+func (s *Server) appendMessage(sock *socket, e chat.Entry, conv string) {
+	stored, dup, err := s.store.Append(sock.ctx, e)
+	switch {
+	case errors.Is(err, chat.ErrEnded):
+		sock.sendError("ended", "the conversation has ended", e.ClientID, conv)
+	case errors.Is(err, chat.ErrNotFound):
+		sock.sendError("not_found", "no such conversation", e.ClientID, conv)
+	case errors.Is(err, redisstore.ErrClientIDReused):
+		sock.sendError("bad_request", err.Error(), e.ClientID, conv)
+	case err != nil:
+		if sock.ctx.Err() == nil {
+			sock.log.Error("store message", "err", err)
+		}
+		sock.sendError("internal", "internal error; retry with the same id", e.ClientID, conv)
+	default:
+		if !dup {
+			s.metrics.messages.WithLabelValues(e.From).Inc()
+		}
+		sock.send(ackFrame{Type: "ack", ID: e.ClientID, Seq: stored.Seq, Conversation: conv})
+	}
+}
+
+// Per-socket message rate: a burst of 20, then one every 2 seconds on
+// average. A person typing never meets it; a script does.
+const (
+	messageBurst = 20
+	messageRate  = 0.5 // per second
+)
+
+// bucket is a token bucket; it is used by one goroutine only.
+type bucket struct {
+	tokens, burst, rate float64
+	last                time.Time
+}
+
+func newBucket(burst, rate float64) bucket { return bucket{tokens: burst, burst: burst, rate: rate} }
+
+func (b *bucket) allow(now time.Time) bool {
+	if !b.last.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
