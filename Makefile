@@ -1,0 +1,39 @@
+# advicechat: the two commands a new machine needs are `make run` and
+# `make test`; the rest is for developers and operators.
+GO      ?= go
+BIN     ?= bin/advicechat
+FUZZTIME ?= 60s
+
+.PHONY: run test lint build fuzz docker clean
+
+## run: start the service on an embedded Redis at http://127.0.0.1:8080/
+run:
+	$(GO) run ./cmd/advicechat
+
+## test: every test, with the race detector (ADVICECHAT_TEST_REDIS_URL selects a real Redis)
+test:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## lint: formatting and vet
+lint:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/advicechat
+
+## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in `make test`)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## docker: build the container image
+docker:
+	docker build -t advicechat .
+
+clean:
+	rm -rf bin
