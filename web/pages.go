@@ -194,5 +194,13 @@ func staticHandler() echo.HandlerFunc {
 	if err != nil {
 		panic(err) // the embedded tree always has static/
 	}
-	return echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(sub)))
+	// Through Echo rather than http.FileServer: its error pages would drop
+	// the Cache-Control header.
+	return func(c *echo.Context) error {
+		name := path.Clean(c.Param("*"))
+		if name == "." || strings.HasPrefix(name, "..") || strings.HasPrefix(name, "/") {
+			return echo.ErrNotFound
+		}
+		return c.FileFS(name, sub)
+	}
 }

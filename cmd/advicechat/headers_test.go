@@ -1,0 +1,137 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestSecurityHeadersOnEveryRoute requests every route, in every way a
+// client may reach it, and checks the headers each response must carry.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	a := startApp(t, nil)
+	requests := []struct {
+		method, path string
+		body         url.Values
+	}{
+		{"GET", "/", nil},
+		{"GET", "/?lang=en", nil},
+		{"GET", "/advisor", nil},
+		{"POST", "/advisor/login", url.Values{"username": {"nobody"}, "password": {"wrong"}}},
+		{"POST", "/advisor/logout", url.Values{}},
+		{"GET", "/static/style.css", nil},
+		{"GET", "/static/visitor.js", nil},
+		{"GET", "/static/missing.js", nil},
+		{"GET", "/ws/visitor", nil},
+		{"GET", "/ws/advisor", nil},
+		{"GET", "/healthz", nil},
+		{"GET", "/readyz", nil},
+		{"GET", "/metrics", nil},
+		{"GET", "/no/such/page", nil},
+	}
+	want := map[string]string{
+		"X-Content-Type-Options":     "nosniff",
+		"Referrer-Policy":            "no-referrer",
+		"Cross-Origin-Opener-Policy": "same-origin",
+		"Cache-Control":              "no-store",
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, r := range requests {
+		var body *strings.Reader
+		if r.body != nil {
+			body = strings.NewReader(r.body.Encode())
+		} else {
+			body = strings.NewReader("")
+		}
+		req, _ := http.NewRequest(r.method, a.URL+r.path, body)
+		if r.body != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.method, r.path, err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		for k, v := range want {
+			if h.Get(k) != v {
+				t.Errorf("%s %s (%d): %s = %q, want %q", r.method, r.path, resp.StatusCode, k, h.Get(k), v)
+			}
+		}
+		csp := h.Get("Content-Security-Policy")
+		for _, must := range []string{"default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, must) {
+				t.Errorf("%s %s: CSP %q lacks %q", r.method, r.path, csp, must)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s %s: CSP %q allows unsafe code", r.method, r.path, csp)
+		}
+		pp := h.Get("Permissions-Policy")
+		for _, must := range []string{"camera=()", "microphone=()", "geolocation=()"} {
+			if !strings.Contains(pp, must) {
+				t.Errorf("%s %s: Permissions-Policy %q lacks %q", r.method, r.path, pp, must)
+			}
+		}
+	}
+}
+
+// TestCrossSiteLoginRefused: a form post from another site is refused
+// before it reaches the handler.
+func TestCrossSiteLoginRefused(t *testing.T) {
+	a := startApp(t, nil)
+	pw := a.addAdvisor(t, "hans")
+	for _, h := range []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Origin": {"https://evil.example"}},
+	} {
+		req, _ := http.NewRequest("POST", a.URL+"/advisor/login", strings.NewReader(url.Values{"username": {"hans"}, "password": {pw}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site login with %v: status %d, want 403", h, resp.StatusCode)
+		}
+		if len(resp.Cookies()) > 0 {
+			t.Errorf("cross-site login with %v set a cookie", h)
+		}
+	}
+	// The same login from our own origin works.
+	a.login(t, "hans", pw)
+}
+
+// TestLoginFailureIsGeneric: an unknown user and a wrong password get the
+// same answer, and no session.
+func TestLoginFailureIsGeneric(t *testing.T) {
+	a := startApp(t, nil)
+	a.addAdvisor(t, "ilse")
+	var bodies []string
+	for _, form := range []url.Values{
+		{"username": {"ilse"}, "password": {"wrong password"}},
+		{"username": {"nobody"}, "password": {"wrong password"}},
+	} {
+		resp, err := http.PostForm(a.URL+"/advisor/login", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		_, _ = ioCopy(b, resp)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("login %s: status %d, want 401", form.Get("username"), resp.StatusCode)
+		}
+		if len(resp.Cookies()) > 0 {
+			t.Errorf("failed login %s set a cookie", form.Get("username"))
+		}
+		bodies = append(bodies, b.String())
+	}
+	if bodies[0] != bodies[1] {
+		t.Error("unknown user and wrong password get different pages")
+	}
+}
