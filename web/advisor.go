@@ -144,6 +144,10 @@ type advisor struct {
 	acct  accounts.Account
 	alias string
 
+	// after is what the page said it has, per conversation (hello); set
+	// before any watch, then read by the writer only.
+	after map[string]int64
+
 	// Writer-owned.
 	lastQueue []byte
 	ended     map[string]bool
@@ -248,6 +252,7 @@ func (a *advisor) run() {
 // sends the status, the queue and every open conversation.
 func (a *advisor) attach(after map[string]int64) error {
 	ctx := a.sock.ctx
+	a.after = after
 	advCh, changed := a.srv.queue.AdvisorChannel(a.name), a.srv.queue.ChangedChannel()
 	a.sock.onEntry = a.onEntry
 	a.sock.onChannel = func(channel string, payload []byte) {
@@ -275,10 +280,34 @@ func (a *advisor) attach(after map[string]int64) error {
 	}
 	a.sock.do(a.refreshStatus)
 	a.sock.do(a.refreshQueue)
+	mine := make(map[string]bool, len(st.Conversations))
 	for _, id := range st.Conversations {
-		a.sock.do(func(ctx context.Context) { a.assigned(ctx, id, after[id]) })
+		mine[id] = true
+		a.sock.do(func(ctx context.Context) { a.assigned(ctx, id, a.after[id]) })
+	}
+	// What the page still shows but is no longer ours (requeued or ended
+	// while the advisor was away) is said plainly, not left to go stale.
+	for id := range after {
+		if !mine[id] && chat.ValidID(id) {
+			a.sock.do(func(ctx context.Context) { a.gone(ctx, id) })
+		}
 	}
 	return nil
+}
+
+// gone tells the advisor that a conversation their page knows is no longer
+// theirs. Writer goroutine.
+func (a *advisor) gone(ctx context.Context, id string) {
+	reason := "requeued"
+	if st, err := a.srv.queue.State(ctx, id); err == nil && (st.Status == routing.StatusEnded || st.Status == "") {
+		reason = "ended"
+	}
+	b, _ := json.Marshal(struct {
+		Type         string `json:"type"`
+		Conversation string `json:"conversation"`
+		Reason       string `json:"reason"`
+	}{"unassigned", id, reason})
+	a.sock.write(b)
 }
 
 // event handles what routing published for this advisor (hub goroutine).
@@ -381,7 +410,7 @@ func (a *advisor) resync(ctx context.Context) {
 	mine := map[string]bool{}
 	for _, id := range st.Conversations {
 		mine[id] = true
-		a.assigned(ctx, id, 0)
+		a.assigned(ctx, id, a.after[id])
 	}
 	for id := range a.sock.cursors {
 		if !mine[id] && !a.ended[id] {

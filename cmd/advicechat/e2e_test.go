@@ -199,3 +199,39 @@ func TestQueuePositionAndRequeue(t *testing.T) {
 	}
 	v2.expect("state active", func(f frame) bool { return f.str("type") == "state" && f.str("status") == "active" })
 }
+
+// TestAdvisorReconnectSeesWhatChanged: an advisor's page reconnects after
+// one of its conversations ended meanwhile; the hello answer says so, and
+// resumes the other one from where the page was.
+func TestAdvisorReconnectSeesWhatChanged(t *testing.T) {
+	a := startApp(t, nil)
+	adv, hc := onDutyAdvisor(t, a, "karin", "-max", "2")
+	v1, conv1, _ := activeConversation(t, a, adv)
+	v2, conv2, _ := activeConversation(t, a, adv)
+	exchange(t, v2, adv, conv2, "one")
+	last := adv.expect("own message echo", isText(conv2, "advisor one")).num("seq")
+
+	adv.conn.CloseNow()
+	v1.send(map[string]any{"type": "end"})
+	v1.expect("ended", isEntry(conv1, "ended"))
+	v2.send(map[string]any{"type": "message", "id": "while-away", "text": "ben je er nog?"})
+	v2.expect("ack", isAck("while-away"))
+
+	adv2 := a.advisor(t, hc, map[string]int64{conv1: 3, conv2: last})
+	var firstSeq int64
+	adv2.expectAll("ended conversation reported, other resumed",
+		func(f frame) bool {
+			return f.str("type") == "unassigned" && f.str("conversation") == conv1 && f.str("reason") == "ended"
+		},
+		func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv2 },
+		func(f frame) bool {
+			if f.str("type") == "entry" && f.str("conversation") == conv2 && firstSeq == 0 {
+				firstSeq = f.num("seq")
+			}
+			return f.str("type") == "entry" && f.str("text") == "ben je er nog?"
+		},
+	)
+	if firstSeq != last+1 {
+		t.Errorf("resumed at seq %d, want %d: the page's after was not honoured", firstSeq, last+1)
+	}
+}
