@@ -28,7 +28,9 @@ func isError(code string) func(frame) bool {
 func activeConversation(t *testing.T, a *app, adv *client) (*client, string, string) {
 	t.Helper()
 	v, conv, token := startConversation(t, a, "public")
-	v.expect("active", isState("active"))
+	// The state may say active before the joined entry is stored; wait
+	// for both so later sequence numbers are predictable.
+	v.expectAll("active and joined", isState("active"), isEntry(conv, "joined"))
 	adv.expect("assigned "+conv, func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
 	return v, conv, token
 }

@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's Chromium, which CI installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// browserTimeout bounds the whole browser test; it is a limit for a broken
+// page or server, not a speed goal.
+const browserTimeout = 60 * time.Second
+
+// exitPage stands in for the neutral site the quick exit leads to.
+const exitPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Weather</title></head>` +
+	`<body id="weather"><h1>Weather</h1><p>Light rain this afternoon.</p></body></html>`
+
+// TestBrowserVisitorAndAdvisor drives the visitor page and the advisor
+// console in a real Chromium against the whole service: the advisor logs in
+// and goes on duty, a visitor starts a chat and both sides write, markup in a
+// message stays text, and the quick exit leaves no trace of the chat in the
+// tab.
+func TestBrowserVisitorAndAdvisor(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser test needs Chromium at %s (Debian package chromium): %v", chromiumPath, err)
+	}
+	exit := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, exitPage)
+	}))
+	t.Cleanup(exit.Close)
+	exitURL := exit.URL + "/"
+
+	a := startApp(t, map[string]string{"ADVICECHAT_EXIT_URL": exitURL})
+	password := a.addAdvisor(t, "anna", "-name", "Anna")
+
+	b := startBrowser(t)
+	adv := b.newTab("advisor")
+	vis := b.newTab("visitor")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("app log:\n%s", a.logs.String())
+		}
+	})
+
+	// The advisor logs in and goes on duty.
+	adv.do("log in",
+		chromedp.Navigate(a.URL+"/advisor"),
+		chromedp.SendKeys(chromedp.ID("username"), "anna"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-connected="true"]`)),
+	)
+	adv.do("go on duty",
+		chromedp.Click(chromedp.ID("duty")),
+		chromedp.WaitVisible(chromedp.CSS(`#duty[aria-pressed="true"]`)),
+	)
+
+	// The visitor starts a chat; with an advisor on duty it is taken at once.
+	vis.do("start a chat",
+		chromedp.Navigate(a.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="landing"]`)),
+		chromedp.Click(chromedp.ID("audience-public")),
+		chromedp.Click(chromedp.ID("start")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="chatting"]`)),
+	)
+	// Visitors see the display name, never the account name.
+	vis.waitFor("advisor named Anna", `() => document.getElementById('advisor').textContent.includes('Anna')`)
+
+	// Visitor to advisor, sent with Enter.
+	const question = "Mijn zoon praat over rare dingen"
+	vis.do("send a message with Enter", chromedp.SendKeys(chromedp.ID("text"), question+"\n"))
+	vis.waitFor("own message acked", `(text) => [...document.querySelectorAll('#messages li.msg.mine[data-seq]:not(.pending) .text')].some((p) => p.textContent === text)`, question)
+
+	// A new assignment is shown at once when nothing else is open; the
+	// click is what an advisor does and marks it read.
+	adv.do("open the conversation",
+		chromedp.Click(chromedp.CSS(`#conversations li > button[data-conversation]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#conversations button[data-conversation][aria-current="true"]`)),
+	)
+	if got := adv.messageText("visitor", 1); got != question {
+		t.Errorf("advisor sees visitor message %q, want %q", got, question)
+	}
+
+	// Advisor to visitor, with markup that must stay text.
+	const markup = `<img src=x onerror="window.__pwned=1"><b>bold</b>`
+	adv.do("reply with markup",
+		chromedp.SendKeys(chromedp.ID("text"), markup),
+		chromedp.Click(chromedp.ID("send")),
+	)
+	if got := vis.messageText("advisor", 1); got != markup {
+		t.Errorf("visitor sees advisor message %q, want %q as text", got, markup)
+	}
+	vis.assertNoMarkup()
+
+	// And the other way round.
+	vis.do("send markup", chromedp.SendKeys(chromedp.ID("text"), markup), chromedp.Click(chromedp.ID("send")))
+	if got := adv.messageText("visitor", 2); got != markup {
+		t.Errorf("advisor sees visitor message %q, want %q as text", got, markup)
+	}
+	adv.assertNoMarkup()
+	vis.screenshot("visitor-chat")
+
+	// Quick exit.
+	token := tabRun(vis, "read token", chromedp.Evaluate[string](`sessionStorage.getItem('advicechat.token') ?? ''`))
+	if token == "" {
+		t.Fatalf("sessionStorage advicechat.token is empty during the chat, want the resume token")
+	}
+	historyBefore := tabRun(vis, "history length", chromedp.Evaluate[int](`history.length`))
+	vis.do("quick exit",
+		chromedp.Click(chromedp.ID("quick-exit")),
+		chromedp.WaitVisible(chromedp.ID("weather")),
+	)
+	if got := tabRun(vis, "title", chromedp.Title()); got != "Weather" {
+		t.Errorf("after quick exit title = %q, want %q", got, "Weather")
+	}
+	if got := tabRun(vis, "location", chromedp.Location()); got != exitURL {
+		t.Errorf("after quick exit location = %q, want %q", got, exitURL)
+	}
+	// location.replace swaps the chat's history entry for the exit page, so
+	// Back cannot bring the chat up again. Checking the tab's whole history
+	// holds however Chromium counts the tab's first about:blank (it may or
+	// may not be an entry of its own), where pressing Back and looking where
+	// it lands would depend on that.
+	if got := tabRun(vis, "history length", chromedp.Evaluate[int](`history.length`)); got != historyBefore {
+		t.Errorf("history.length after quick exit = %d, want %d (the exit must replace the chat entry, not add one)", got, historyBefore)
+	}
+	hist := tabRun(vis, "navigation history", chromedp.NavigationEntries())
+	for i, e := range hist.Entries {
+		if strings.HasPrefix(e.URL, a.URL) {
+			t.Errorf("after quick exit history entry %d is %q: Back leads to the chat", i, e.URL)
+		}
+	}
+	// sessionStorage belongs to the tab and the origin, so coming back to
+	// the app in the same tab shows whether the exit cleared it (the control
+	// below shows that it would survive otherwise). The page's module script
+	// has run by the load event Navigate waits for; read the keys in one
+	// evaluation, as a page that found a token goes on changing them while
+	// it resumes.
+	vis.do("back to the app", chromedp.Navigate(a.URL+"/"))
+	if keys := tabRun(vis, "sessionStorage keys", chromedp.Evaluate[[]string](`Object.keys(sessionStorage)`)); len(keys) != 0 {
+		t.Errorf("sessionStorage after quick exit holds %q, want nothing", keys)
+	}
+	if got := tabRun(vis, "state", chromedp.Evaluate[string](`document.body.dataset.state`)); got != "landing" {
+		t.Errorf("back on the app after quick exit the page is in state %q, want landing", got)
+	}
+
+	// The quick exit ended the conversation on the server too.
+	adv.waitFor("conversation ended", `() => document.querySelector('#messages li.msg[data-kind="ended"]') !== null`)
+	adv.screenshot("advisor-console")
+
+	// Control: without a clear, sessionStorage survives the same round trip
+	// through the exit site in one tab (the app sends COOP same-origin, so
+	// the tab switches browsing context groups on the way).
+	ctl := b.newTab("control")
+	ctl.do("round trip",
+		chromedp.Navigate(a.URL+"/"),
+		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('advicechat.probe', '1')`),
+		chromedp.Navigate(exitURL),
+		chromedp.Navigate(a.URL+"/"),
+	)
+	if got := tabRun(ctl, "probe", chromedp.Evaluate[string](`sessionStorage.getItem('advicechat.probe') ?? ''`)); got != "1" {
+		t.Errorf("control: sessionStorage probe after a round trip = %q, want %q; the quick-exit check proves nothing", got, "1")
+	}
+
+	for _, tab := range []*browserTab{adv, vis, ctl} {
+		tab.assertNoPageErrors()
+	}
+}
+
+// browser is one headless Chromium for a test.
+type browser struct {
+	t *testing.T
+	// ctx is the browser's context. It has no deadline: the first action on
+	// a context ties the browser's life to it, and a failure should still
+	// get its screenshot after the deadline has passed.
+	ctx      context.Context
+	deadline time.Time
+}
+
+// startBrowser starts Chromium and stops it when the test ends; every
+// action in it must end within browserTimeout of now.
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root in a container
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1024, 768),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx, deadline: time.Now().Add(browserTimeout)}
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return b
+}
+
+// browserTab is a tab in a browser context of its own, so tabs share no
+// cookies and no storage, as two people on two devices.
+type browserTab struct {
+	b    *browser
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu       sync.Mutex
+	problems []string // uncaught exceptions and CSP violations
+	console  []string // other console errors and warnings, for diagnosis
+}
+
+func (b *browser) newTab(name string) *browserTab {
+	b.t.Helper()
+	tab := &browserTab{b: b, t: b.t, name: name}
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tab.listen))
+	tab.ctx = ctx
+	b.t.Cleanup(func() {
+		if b.t.Failed() {
+			tab.diagnose()
+		}
+		cancel()
+	})
+	// The first action on a context runs the tab's event loop on the
+	// context it is given, so it must be the tab's own context: one with a
+	// deadline would leave the tab deaf once the deadline's cancel runs.
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("%s: open tab: %v", name, err)
+	}
+	return tab
+}
+
+// listen records what the page says on its console. It runs in the tab's
+// event loop, so it only appends.
+func (tab *browserTab) listen(ev any) {
+	var problem, other string
+	switch ev := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		problem = fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, d.Text)
+		if d.Exception != nil && d.Exception.Description != "" {
+			problem += " " + d.Exception.Description
+		}
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+			var parts []string
+			for _, arg := range ev.Args {
+				if arg.Description != "" {
+					parts = append(parts, arg.Description)
+				} else {
+					parts = append(parts, string(arg.Value))
+				}
+			}
+			other = fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(parts, " "))
+		}
+	case *log.EventEntryAdded:
+		e := ev.Entry
+		text := fmt.Sprintf("log %s %s: %s (%s)", e.Source, e.Level, e.Text, e.URL)
+		if strings.Contains(e.Text, "Content Security Policy") {
+			problem = text // the pages promise to need no inline script or style
+		} else if e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning {
+			other = text
+		}
+	}
+	if problem == "" && other == "" {
+		return
+	}
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	if problem != "" {
+		tab.problems = append(tab.problems, problem)
+	}
+	if other != "" {
+		tab.console = append(tab.console, other)
+	}
+}
+
+// do runs steps in the tab before the test's deadline.
+func (tab *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tab.t.Helper()
+	ctx, cancel := context.WithDeadline(tab.ctx, tab.b.deadline)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tab.t.Fatalf("%s: %s: %v", tab.name, what, err)
+	}
+}
+
+// tabRun runs one action that returns a value in the tab before the test's
+// deadline.
+func tabRun[T any](tab *browserTab, what string, action chromedp.Action[T]) T {
+	tab.t.Helper()
+	ctx, cancel := context.WithDeadline(tab.ctx, tab.b.deadline)
+	defer cancel()
+	v, err := chromedp.Run(ctx, action)
+	if err != nil {
+		tab.t.Fatalf("%s: %s: %v", tab.name, what, err)
+	}
+	return v
+}
+
+// waitFor waits until predicate, the source of a JavaScript function, is
+// truthy for args, checking again on every change to the document.
+func (tab *browserTab) waitFor(what, predicate string, args ...any) {
+	tab.t.Helper()
+	ctx, cancel := context.WithDeadline(tab.ctx, tab.b.deadline)
+	defer cancel()
+	poll := chromedp.PollFunction[chromedp.Void](predicate,
+		chromedp.WithPollingMutation(),
+		chromedp.WithPollingArgs(args...),
+		chromedp.WithPollingTimeout(time.Until(tab.b.deadline)),
+	)
+	if _, err := chromedp.Run(ctx, poll); err != nil {
+		tab.t.Fatalf("%s: waiting for %s: %v", tab.name, what, err)
+	}
+}
+
+// messageText waits until the shown transcript has n messages from a side
+// and returns the text of the nth. Waiting for a count rather than for the
+// text turns a message that arrives mangled into a clear failure instead of
+// a timeout.
+func (tab *browserTab) messageText(from string, n int) string {
+	tab.t.Helper()
+	const list = `(from) => document.querySelectorAll('#messages li.msg[data-kind="message"][data-from="' + from + '"] .text')`
+	tab.waitFor(fmt.Sprintf("message %d from %s", n, from), fmt.Sprintf(`(from, n) => (%s)(from).length >= n`, list), from, n)
+	return tabRun(tab, "read message", chromedp.Evaluate[string](fmt.Sprintf(`(%s)(%q)[%d].textContent`, list, from, n-1)))
+}
+
+// assertNoMarkup checks that message text was not parsed as HTML. The CSP
+// would stop the onerror handler anyway, so the elements are what shows a
+// page that renders text as HTML.
+func (tab *browserTab) assertNoMarkup() {
+	tab.t.Helper()
+	if n := tabRun(tab, "count markup", chromedp.Evaluate[int](`document.querySelectorAll('#messages img, #messages b').length`)); n != 0 {
+		tab.t.Errorf("%s: %d img or b elements in the transcript, want message text shown as text", tab.name, n)
+	}
+	if got := tabRun(tab, "window.__pwned", chromedp.Evaluate[string](`typeof window.__pwned`)); got != "undefined" {
+		tab.t.Errorf("%s: typeof window.__pwned = %q, want undefined", tab.name, got)
+	}
+}
+
+// assertNoPageErrors fails the test for uncaught exceptions and CSP
+// violations the tab has seen.
+func (tab *browserTab) assertNoPageErrors() {
+	tab.t.Helper()
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	for _, p := range tab.problems {
+		tab.t.Errorf("%s: %s", tab.name, p)
+	}
+}
+
+// screenshot saves the tab's viewport as name.png in the test's artifact
+// directory (kept with go test -artifacts).
+func (tab *browserTab) screenshot(name string) {
+	tab.t.Helper()
+	png := tabRun(tab, "screenshot", chromedp.CaptureScreenshot())
+	path := filepath.Join(tab.t.ArtifactDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tab.t.Fatal(err)
+	}
+	tab.t.Logf("%s: screenshot %s", tab.name, path)
+}
+
+// diagnose logs what the tab shows, for a failed test: a screenshot, the
+// document and what the page said on its console.
+func (tab *browserTab) diagnose() {
+	ctx, cancel := context.WithTimeout(tab.ctx, 10*time.Second)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+		tab.t.Logf("%s: no screenshot: %v", tab.name, err)
+	} else {
+		path := filepath.Join(tab.t.ArtifactDir(), tab.name+"-failure.png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			tab.t.Logf("%s: %v", tab.name, err)
+		} else {
+			tab.t.Logf("%s: screenshot %s", tab.name, path)
+		}
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+		tab.t.Logf("%s: at %s", tab.name, loc)
+	}
+	if html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.outerHTML : document.documentElement.outerHTML`)); err != nil {
+		tab.t.Logf("%s: no document: %v", tab.name, err)
+	} else {
+		tab.t.Logf("%s: body:\n%s", tab.name, html)
+	}
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	for _, line := range slices.Concat(tab.problems, tab.console) {
+		tab.t.Logf("%s: %s", tab.name, line)
+	}
+}
