@@ -19,6 +19,10 @@ local gone = redis.call('ZRANGEBYSCORE', P .. 'vseen', '-inf', NOW - tonumber(AR
 for _, id in ipairs(gone) do
   if end_conversation(id, tonumber(ARGV[5])) then
     abandoned[#abandoned + 1] = id
+  else
+    -- Its data expired: nothing to end, but drop the deadline, or every
+    -- sweep would find it again.
+    redis.call('ZREM', P .. 'vseen', id)
   end
 end
 if #lost > 0 or #abandoned > 0 then

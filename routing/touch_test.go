@@ -1,0 +1,53 @@
+package routing
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestTouchKeepsLongConversationsAlive: a heartbeat refreshes the routing
+// data of a conversation that is still going, however long it lasts, and
+// leaves an ended one to expire on schedule.
+func TestTouchKeepsLongConversationsAlive(t *testing.T) {
+	ctx := context.Background()
+	q, r, _ := mustQueue(t, Config{IdleTTL: time.Hour, Retention: time.Minute})
+	mustOnDuty(t, q, Advisor{Name: "ann", Capacity: 2, Audiences: []string{"public"}})
+	mustEnqueue(t, q, "long", "public", 0)
+	mustEnqueue(t, q, "done", "public", 0)
+	mustAssign(t, q, 2)
+	mustRelease(t, q, "done", StatusActive, "ann", true)
+
+	// As if the conversation had been going for almost the whole hour.
+	r.Client.Expire(ctx, q.convKey("long"), 5*time.Second)
+	r.Client.Expire(ctx, q.advKey("ann"), 5*time.Second)
+	if err := q.TouchVisitors(ctx, "long", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.TouchAdvisors(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]time.Duration{q.convKey("long"): time.Hour, q.advKey("ann"): time.Hour} {
+		if ttl := r.Client.TTL(ctx, key).Val(); ttl < 59*time.Minute || ttl > want {
+			t.Errorf("TTL(%s) after heartbeat = %s, want about %s", key, ttl, want)
+		}
+	}
+	if ttl := r.Client.TTL(ctx, q.convKey("done")).Val(); ttl <= 0 || ttl > time.Minute {
+		t.Errorf("TTL of an ended conversation after a heartbeat = %s, want at most the retention of 1m", ttl)
+	}
+	if n := r.Client.ZCard(ctx, q.p+"vseen").Val(); n != 1 {
+		t.Errorf("visitor heartbeats = %d, want 1: the ended conversation came back", n)
+	}
+}
+
+// TestAssignAliasFallsBackToName: an advisor on duty without a display
+// name is introduced by their name, never by an empty string.
+func TestAssignAliasFallsBackToName(t *testing.T) {
+	q, _, _ := mustQueue(t, Config{})
+	mustOnDuty(t, q, Advisor{Name: "bob", Capacity: 1, Audiences: []string{"public"}})
+	mustEnqueue(t, q, "c1", "public", 1)
+	as := mustAssign(t, q, 1)
+	if len(as) != 1 || as[0].Alias != "bob" {
+		t.Fatalf("Assign = %+v, want one assignment introduced as bob", as)
+	}
+}
