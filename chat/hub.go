@@ -49,10 +49,12 @@ func NewHub(feed Feed) *Hub {
 	return &Hub{feed: feed, watchers: make(map[string]map[Watcher]struct{})}
 }
 
-// Watch adds w as a watcher of channel. The watcher's Resync is called once
-// the subscription is confirmed; anything published from then on reaches
-// Notify. On error the watcher is still registered and the caller should
-// Unwatch it.
+// Watch adds w as a watcher of channel; anything published on it from
+// then on reaches Notify. The first watcher of a channel subscribes it, and
+// its Resync is called once the subscription is confirmed; a later watcher
+// joins a live subscription and gets no Resync, so it reads the stream
+// itself after Watch returns. On error the watcher is still registered and
+// the caller should Unwatch it.
 func (h *Hub) Watch(ctx context.Context, channel string, w Watcher) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

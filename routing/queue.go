@@ -33,6 +33,8 @@ var (
 	releaseLua string
 	//go:embed lua/sweep.lua
 	sweepLua string
+	//go:embed lua/touch.lua
+	touchLua string
 )
 
 func script(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
@@ -43,6 +45,7 @@ var (
 	dutyScript    = script(dutyLua)
 	releaseScript = script(releaseLua)
 	sweepScript   = script(sweepLua)
+	touchScript   = script(touchLua)
 )
 
 // Conversation states.
@@ -71,7 +74,9 @@ type Config struct {
 	VisitorGrace time.Duration
 	// Retention is how long an ended conversation's routing data lives.
 	Retention time.Duration
-	// IdleTTL bounds the life of any routing key that is not refreshed.
+	// IdleTTL bounds the life of a conversation's or an advisor's routing
+	// data that is not refreshed; heartbeats refresh it. The shared sets
+	// (queues, on-duty, heartbeats) live as long as they have members.
 	IdleTTL time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -280,30 +285,29 @@ func (q *Queue) Sweep(ctx context.Context) (SweepResult, error) {
 }
 
 // TouchAdvisors records that advisors are connected, postponing their
-// lost-connection deadline. Advisors off duty are not recorded.
+// lost-connection deadline and keeping their routing data alive. Advisors
+// off duty are not recorded.
 func (q *Queue) TouchAdvisors(ctx context.Context, names ...string) error {
-	return q.touch(ctx, q.p+"seen", names)
+	return q.touch(ctx, "seen", "advisor", names)
 }
 
 // TouchVisitors records that visitors of these conversations are
 // connected, postponing the abandoned deadline of conversations that are
-// still going.
+// still going and keeping their routing data alive however long they last.
 func (q *Queue) TouchVisitors(ctx context.Context, ids ...string) error {
-	return q.touch(ctx, q.p+"vseen", ids)
+	return q.touch(ctx, "vseen", "visitor", ids)
 }
 
-func (q *Queue) touch(ctx context.Context, key string, members []string) error {
+func (q *Queue) touch(ctx context.Context, set, kind string, members []string) error {
 	if len(members) == 0 {
 		return nil
 	}
-	now := float64(q.cfg.Now().UnixMilli())
-	zs := make([]redis.Z, len(members))
-	for i, m := range members {
-		zs[i] = redis.Z{Score: now, Member: m}
+	args := q.args(kind, seconds(q.cfg.IdleTTL))
+	for _, m := range members {
+		args = append(args, m)
 	}
-	// XX: only refresh; a deadline that was claimed stays claimed.
-	if err := q.rdb.ZAddXX(ctx, key, zs...).Err(); err != nil {
-		return fmt.Errorf("touch %s: %w", key, err)
+	if err := touchScript.Run(ctx, q.rdb, []string{q.p + set}, args...).Err(); err != nil {
+		return fmt.Errorf("touch %s: %w", set, err)
 	}
 	return nil
 }
@@ -338,7 +342,13 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	for i, id := range ids {
 		v := cmds[i].Val()
 		str := func(j int) string { s, _ := v[j].(string); return s }
-		ms := func(j int) time.Time { n, _ := strconv.ParseInt(str(j), 10, 64); return time.UnixMilli(n) }
+		ms := func(j int) time.Time {
+			n, err := strconv.ParseInt(str(j), 10, 64)
+			if err != nil || n == 0 {
+				return time.Time{}
+			}
+			return time.UnixMilli(n)
+		}
 		out[i] = ConversationState{ID: id, Status: str(0), Queue: str(1), Audience: str(2), Lang: str(3), Advisor: str(4), Enqueued: ms(5), Assigned: ms(6)}
 		if out[i].Status == StatusWaiting {
 			ranks[i] = pipe.ZRank(ctx, q.queueKey(out[i].Queue), id)

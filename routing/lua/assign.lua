@@ -19,7 +19,7 @@ for _, name in ipairs(redis.call('SMEMBERS', P .. 'onduty')) do
       cap = tonumber(h[2]) or 0,
       aud = ',' .. (h[3] or '') .. ',',
       last = tonumber(h[4]) or 0,
-      alias = h[5] or name,
+      alias = (h[5] ~= false and h[5] ~= '' and h[5]) or name,
       load = redis.call('SCARD', convs_key(name)),
     }
   end
