@@ -5,76 +5,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 )
 
-// crc16 is CRC16-CCITT (XMODEM): polynomial 0x1021, initial value 0, as
-// Redis Cluster uses it.
-func crc16(s string) uint16 {
-	var crc uint16
-	for i := 0; i < len(s); i++ {
-		crc ^= uint16(s[i]) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
-}
-
-// keySlot is the Redis Cluster hash slot of key: only the part between the
-// first { and the next } counts, if that part is not empty.
-func keySlot(key string) int {
-	if s := strings.IndexByte(key, '{'); s >= 0 {
-		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
-			key = key[s+1 : s+1+e]
-		}
-	}
-	return int(crc16(key) % 16384)
-}
-
-func TestKeySlot(t *testing.T) {
-	if got := crc16("123456789"); got != 0x31C3 {
-		t.Errorf("crc16(%q) = %#x, want %#x", "123456789", got, 0x31C3)
-	}
-	// Values from the Redis Cluster specification and go-redis's tests.
-	tests := []struct {
-		key  string
-		want int
-	}{
-		{"123456789", 12739},
-		{"{}foo", 9500},
-		{"foo{}", 5542},
-		{"foo{}{bar}", 8363},
-		{"foo", 12182},
-		{"bar", 5061},
-		{"foo{bar}", keySlot("bar")},
-		{"{foo}bar", keySlot("foo")},
-		{"{user1000}.following", keySlot("{user1000}.followers")},
-		{"foo{{bar}}zap", keySlot("{bar")},
-		{"foo{bar}{zap}", keySlot("bar")},
-	}
-	for _, tt := range tests {
-		if got := keySlot(tt.key); got != tt.want {
-			t.Errorf("keySlot(%q) = %d, want %d", tt.key, got, tt.want)
-		}
-	}
-}
-
+// TestRoutingKeysShareOneSlot: every key a routing script is given or
+// touches lives in the {rt} hash slot, so the scripts run on Redis Cluster.
 func TestRoutingKeysShareOneSlot(t *testing.T) {
 	ctx := context.Background()
 	q, r, clk := mustQueue(t, Config{AdvisorGrace: time.Minute, VisitorGrace: time.Minute})
-	want := keySlot(q.p)
+	want := redistest.KeySlot(q.p)
 
 	// The keys the Go side hands to scripts (KEYS) or reads itself.
 	for _, k := range []string{
 		q.convKey("c1"), q.queueKey("public"), q.advKey("ann"), q.convsKey("ann"),
 		q.p + "onduty", q.p + "seen", q.p + "vseen",
 	} {
-		if got := keySlot(k); got != want {
-			t.Errorf("keySlot(%s) = %d, want %d", k, got, want)
+		if got := redistest.KeySlot(k); got != want {
+			t.Errorf("redistest.KeySlot(%s) = %d, want %d", k, got, want)
 		}
 	}
 
@@ -121,8 +69,8 @@ func TestRoutingKeysShareOneSlot(t *testing.T) {
 		if !strings.HasPrefix(k, q.p) {
 			t.Errorf("key %q does not start with %q", k, q.p)
 		}
-		if got := keySlot(k); got != want {
-			t.Errorf("keySlot(%s) = %d, want %d", k, got, want)
+		if got := redistest.KeySlot(k); got != want {
+			t.Errorf("redistest.KeySlot(%s) = %d, want %d", k, got, want)
 		}
 	}
 }

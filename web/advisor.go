@@ -302,6 +302,12 @@ func (a *advisor) gone(ctx context.Context, id string) {
 	if st, err := a.srv.queue.State(ctx, id); err == nil && (st.Status == routing.StatusEnded || st.Status == "") {
 		reason = "ended"
 	}
+	a.writeUnassigned(id, reason)
+}
+
+// writeUnassigned tells the page a conversation is no longer the
+// advisor's. Writer goroutine.
+func (a *advisor) writeUnassigned(id, reason string) {
 	b, _ := json.Marshal(struct {
 		Type         string `json:"type"`
 		Conversation string `json:"conversation"`
@@ -374,12 +380,7 @@ func (a *advisor) unassigned(ctx context.Context, id, reason string) {
 	if !a.followed(id) && !a.ended[id] {
 		return
 	}
-	b, _ := json.Marshal(struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation"`
-		Reason       string `json:"reason"`
-	}{"unassigned", id, reason})
-	a.sock.write(b)
+	a.writeUnassigned(id, reason)
 	if reason != "ended" || a.ended[id] {
 		a.sock.unfollow(id)
 		delete(a.ended, id)

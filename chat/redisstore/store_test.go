@@ -298,8 +298,8 @@ func TestKeysShareOneSlot(t *testing.T) {
 			t.Fatalf("Keys(%s) = %q, want 3 keys", c.ID, keys)
 		}
 		for _, k := range keys {
-			if got, want := keySlot(k), keySlot(keys[0]); got != want {
-				t.Errorf("keySlot(%s) = %d, want %d (the slot of %s)", k, got, want, keys[0])
+			if got, want := redistest.KeySlot(k), redistest.KeySlot(keys[0]); got != want {
+				t.Errorf("redistest.KeySlot(%s) = %d, want %d (the slot of %s)", k, got, want, keys[0])
 			}
 		}
 	}
