@@ -111,4 +111,3 @@ func (s *Server) logout(c *echo.Context) error {
 	s.setSessionCookie(c, "", -1)
 	return c.Redirect(http.StatusSeeOther, "/advisor")
 }
-
