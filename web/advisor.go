@@ -83,6 +83,8 @@ func (a *advisor) run() {
 		return
 	}
 	// The first frame must be hello.
+	started := a.sock.expectStart()
+	defer started()
 	var hello struct {
 		After map[string]int64 `json:"after"`
 	}
@@ -104,6 +106,7 @@ func (a *advisor) run() {
 		}
 		break
 	}
+	started()
 	if err := a.attach(hello.After); err != nil {
 		a.internal(err, "")
 		a.sock.closeAfter(websocket.StatusInternalError, "internal error")

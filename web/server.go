@@ -42,6 +42,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// SessionIdle and SessionMax bound an advisor session.
 	SessionIdle, SessionMax time.Duration
+	// StartTimeout is how long a new socket may stay silent before its
+	// first frame (start, resume or hello); then it is closed with 1008.
+	StartTimeout time.Duration
 	// Version busts browser caches of the static files.
 	Version string
 }
@@ -108,6 +111,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if s.cfg.Heartbeat <= 0 {
 		s.cfg.Heartbeat = 5 * time.Second
+	}
+	if s.cfg.StartTimeout <= 0 {
+		s.cfg.StartTimeout = time.Minute
 	}
 	s.sessions = &sessions{rdb: d.Redis, prefix: d.Config.KeyPrefix + "sess:", idle: d.Config.SessionIdle, max: d.Config.SessionMax}
 

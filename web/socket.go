@@ -415,6 +415,17 @@ func readErr(err error) bool {
 	return websocket.CloseStatus(err) != -1 || errors.Is(err, context.Canceled)
 }
 
+// expectStart closes the socket unless started is called within the
+// server's start timeout: a connection that never says who it is holds
+// nothing for long.
+func (s *socket) expectStart() (started func()) {
+	t := time.AfterFunc(s.srv.cfg.StartTimeout, func() {
+		s.srv.metrics.rejected.WithLabelValues(s.role, "start_timeout").Inc()
+		s.closeAfter(websocket.StatusPolicyViolation, "no start frame")
+	})
+	return func() { t.Stop() }
+}
+
 // setPresence records whom the socket keeps present in routing: the
 // visitor's conversation or the advisor's name.
 func (s *socket) setPresence(id string) {

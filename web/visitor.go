@@ -56,6 +56,8 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 }
 
 func (v *visitor) run() {
+	started := v.sock.expectStart()
+	defer started()
 	for {
 		typ, data, err := v.sock.readFrame()
 		if err != nil {
@@ -69,8 +71,14 @@ func (v *visitor) run() {
 			// bad_json was sent
 		case v.conv == "" && typ == "start":
 			v.start(data)
+			if v.conv != "" {
+				started()
+			}
 		case v.conv == "" && typ == "resume":
 			v.resume(data)
+			if v.conv != "" {
+				started()
+			}
 		case v.conv == "" && (typ == "message" || typ == "end"):
 			v.sock.sendError("not_started", "send start or resume first", "", "")
 		case v.conv != "" && (typ == "start" || typ == "resume"):

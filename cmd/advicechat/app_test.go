@@ -323,3 +323,12 @@ func (c *client) expectAll(what string, matchers ...func(frame) bool) {
 		return len(left) == 0
 	})
 }
+
+func mustParse(tb testing.TB, raw string) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}

@@ -254,3 +254,42 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	adv2.expect("conversation kept", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
 	exchange(t, v2, adv2, conv, "after")
 }
+
+// TestSilentSocketClosed: a socket that never says start, resume or hello
+// is closed with 1008 after the start timeout; a refused start does not
+// count as one.
+func TestSilentSocketClosed(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_START_TIMEOUT": "300ms"})
+	silent := a.visitor(t)
+	refused := a.visitor(t)
+	refused.sendRaw([]byte(`{"type":"start","audience":"nobody","lang":"nl"}`))
+	refused.expect("refused start", isError("bad_request"))
+	pw := a.addAdvisor(t, "mila")
+	hc := a.login(t, "mila", pw)
+	h := a.origin()
+	for _, ck := range hc.Jar.Cookies(mustParse(t, a.URL)) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	advisor := dial(t, a.wsURL("/ws/advisor"), h)
+
+	for name, c := range map[string]*client{"silent visitor": silent, "visitor with a refused start": refused, "advisor without hello": advisor} {
+		if code := c.expectClose(); code != websocket.StatusPolicyViolation {
+			t.Errorf("%s: closed with %d, want 1008", name, code)
+		}
+	}
+	// A socket that starts in time stays open past the timeout: a silent
+	// probe opened after it is closed first, so the started socket's own
+	// timeout has passed too.
+	v, _, _ := startConversation(t, a, "public")
+	probe := a.visitor(t)
+	if code := probe.expectClose(); code != websocket.StatusPolicyViolation {
+		t.Fatalf("probe closed with %d, want 1008", code)
+	}
+	v.send(map[string]any{"type": "message", "id": "late", "text": "na de timeout"})
+	select {
+	case <-v.closed:
+		t.Fatalf("started socket was closed: %v", v.err)
+	default:
+	}
+	v.expect("ack", isAck("late"))
+}

@@ -25,6 +25,7 @@ type config struct {
 	SessionIdle     time.Duration
 	SessionMax      time.Duration
 	ShutdownTimeout time.Duration
+	StartTimeout    time.Duration
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -100,6 +101,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ADVICECHAT_SESSION_IDLE", &c.SessionIdle, 2*time.Hour, time.Minute)
 	dur("ADVICECHAT_SESSION_MAX", &c.SessionMax, 12*time.Hour, time.Minute)
 	dur("ADVICECHAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 10*time.Second, 0)
+	dur("ADVICECHAT_START_TIMEOUT", &c.StartTimeout, time.Minute, 100*time.Millisecond)
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_LOG_LEVEL")); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -41,6 +42,29 @@ func New(tb testing.TB) *Redis {
 	} else {
 		r.Mini = miniredis.RunT(tb)
 		r.URL = "redis://" + r.Mini.Addr()
+		// Keys expire as on a real server: miniredis's clock moves only
+		// when told to.
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			last := time.Now()
+			for {
+				select {
+				case <-stop:
+					return
+				case now := <-t.C:
+					r.Mini.FastForward(now.Sub(last))
+					last = now
+				}
+			}
+		}()
+		tb.Cleanup(func() {
+			close(stop)
+			<-done
+		})
 	}
 	c, err := redisstore.Connect(r.URL)
 	if err != nil {
