@@ -40,6 +40,12 @@ type Watcher interface {
 type Hub struct {
 	feed Feed
 
+	// subMu orders the feed calls: a Subscribe and an Unsubscribe of one
+	// channel reach the feed in the order the watchers came and went. It
+	// is held across network I/O, so dispatch never takes it.
+	subMu sync.Mutex
+
+	// mu guards watchers; it is never held across a call out.
 	mu       sync.Mutex
 	watchers map[string]map[Watcher]struct{}
 }
@@ -56,35 +62,40 @@ func NewHub(feed Feed) *Hub {
 // itself after Watch returns. On error the watcher is still registered and
 // the caller should Unwatch it.
 func (h *Hub) Watch(ctx context.Context, channel string, w Watcher) error {
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	set, ok := h.watchers[channel]
 	if !ok {
 		set = make(map[Watcher]struct{})
 		h.watchers[channel] = set
 	}
 	set[w] = struct{}{}
+	h.mu.Unlock()
 	if ok {
 		return nil
 	}
-	// Under the lock, so that a Subscribe and an Unsubscribe of the same
-	// channel reach the feed in the order the watchers came and went.
 	return h.feed.Subscribe(ctx, channel)
 }
 
 // Unwatch removes w from channel; it is a no-op if w was not watching.
 func (h *Hub) Unwatch(channel string, w Watcher) {
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	set, ok := h.watchers[channel]
+	if ok {
+		delete(set, w)
+		if len(set) > 0 {
+			ok = false
+		} else {
+			delete(h.watchers, channel)
+		}
+	}
+	h.mu.Unlock()
 	if !ok {
 		return
 	}
-	delete(set, w)
-	if len(set) > 0 {
-		return
-	}
-	delete(h.watchers, channel)
 	// A failed unsubscribe only leaves a channel whose messages nobody
 	// reads; the next reconnect of the feed drops it.
 	_ = h.feed.Unsubscribe(context.Background(), channel)
