@@ -235,7 +235,7 @@ func (q *Queue) SetAlias(ctx context.Context, name, alias string) error {
 // or was unknown.
 func (q *Queue) Release(ctx context.Context, id string) (was, advisor string, ok bool, err error) {
 	res, err := releaseScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, seconds(q.cfg.Retention))...).StringSlice()
+		q.args(id, seconds(q.cfg.Retention), outageGap.Milliseconds())...).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", "", false, fmt.Errorf("release %s: %w", id, err)
 	}
@@ -258,11 +258,17 @@ type SweepResult struct {
 	Abandoned []string
 }
 
+// outageGap is the longest time between two sweeps (each instance sweeps
+// every second) that is not an outage. After a longer gap the deadlines
+// move on by the gap before anything is claimed, so the first sweep after
+// a Redis failover does not take every advisor off duty.
+const outageGap = 5 * time.Second
+
 // Sweep acts on expired heartbeats; see lua/sweep.lua. Each expiry is
 // claimed by exactly one caller, whichever instance sweeps first.
 func (q *Queue) Sweep(ctx context.Context) (SweepResult, error) {
 	res, err := sweepScript.Run(ctx, q.rdb, []string{q.p + "seen"},
-		q.args(q.cfg.AdvisorGrace.Milliseconds(), q.cfg.VisitorGrace.Milliseconds(), seconds(q.cfg.Retention))...).Slice()
+		q.args(q.cfg.AdvisorGrace.Milliseconds(), q.cfg.VisitorGrace.Milliseconds(), seconds(q.cfg.Retention), outageGap.Milliseconds())...).Slice()
 	if err != nil {
 		return SweepResult{}, fmt.Errorf("sweep: %w", err)
 	}

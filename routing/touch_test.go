@@ -51,3 +51,32 @@ func TestAssignAliasFallsBackToName(t *testing.T) {
 		t.Fatalf("Assign = %+v, want one assignment introduced as bob", as)
 	}
 }
+
+// TestSweepAfterOutage: when nobody swept for a while (Redis was away),
+// nobody could heartbeat either; the first sweep after it must not take
+// connected advisors off duty. Without the gap, the same deadline fires.
+func TestSweepAfterOutage(t *testing.T) {
+	for _, outage := range []bool{false, true} {
+		ctx := context.Background()
+		q, r, clk := mustQueue(t, Config{AdvisorGrace: 10 * time.Second})
+		mustOnDuty(t, q, Advisor{Name: "ann", Capacity: 1, Audiences: []string{"public"}})
+		mustSweep(t, q) // records when the last sweep ran
+		clk.Set(at(11 * time.Second))
+		if outage {
+			// The last sweep was a minute ago by Redis's clock.
+			tm := r.Client.Time(ctx).Val()
+			r.Client.Set(ctx, q.p+"swept", tm.Add(-time.Minute).UnixMilli(), 0)
+		}
+		res := mustSweep(t, q)
+		st, err := q.AdvisorStatus(ctx, "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if outage && !st.Duty {
+			t.Errorf("after an outage: advisor taken off duty by the first sweep (%+v)", res)
+		}
+		if !outage && st.Duty {
+			t.Errorf("without an outage: advisor past the grace still on duty")
+		}
+	}
+}

@@ -4,9 +4,28 @@
 -- is removed in the same atomic step that acts on it, so however many
 -- instances sweep, each fires once.
 -- KEYS[1] the advisor heartbeat set. ARGV: P, now, advisor grace (ms),
--- visitor grace (ms), retention (s).
+-- visitor grace (ms), retention (s), longest gap between sweeps that is
+-- not an outage (ms).
 -- Returns {{id, advisor, ...} requeued, {id, ...} abandoned}.
 local requeued, abandoned = {}, {}
+
+-- Time nobody swept (Redis unreachable, every instance down) was time in
+-- which nobody could heartbeat either: it must not count against anyone.
+-- Measured with Redis's own clock, so instances' clock skew cannot fake a
+-- gap.
+local t = redis.call('TIME')
+local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', P .. 'swept'))
+redis.call('SET', P .. 'swept', rnow)
+if last and rnow - last > tonumber(ARGV[6]) then
+  local gap = rnow - last
+  for _, set in ipairs({P .. 'seen', P .. 'vseen'}) do
+    local members = redis.call('ZRANGE', set, 0, -1, 'WITHSCORES')
+    for i = 1, #members, 2 do
+      redis.call('ZADD', set, tonumber(members[i + 1]) + gap, members[i])
+    end
+  end
+end
 local lost = redis.call('ZRANGEBYSCORE', P .. 'seen', '-inf', NOW - tonumber(ARGV[3]))
 for _, name in ipairs(lost) do
   off_duty(name)
