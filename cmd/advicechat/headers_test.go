@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -134,4 +135,37 @@ func TestLoginFailureIsGeneric(t *testing.T) {
 	if bodies[0] != bodies[1] {
 		t.Error("unknown user and wrong password get different pages")
 	}
+}
+
+// TestPublicOriginHTTPS: behind TLS (public origin https) every response
+// carries HSTS of at least a year, and sockets must come from exactly that
+// origin.
+func TestPublicOriginHTTPS(t *testing.T) {
+	const origin = "https://chat.example.org"
+	a := startApp(t, map[string]string{"ADVICECHAT_PUBLIC_ORIGIN": origin})
+	for _, path := range []string{"/", "/advisor", "/static/style.css", "/healthz"} {
+		resp, err := http.Get(a.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var maxAge int
+		if _, err := fmt.Sscanf(resp.Header.Get("Strict-Transport-Security"), "max-age=%d", &maxAge); err != nil || maxAge < 31536000 {
+			t.Errorf("GET %s: Strict-Transport-Security %q, want max-age of at least a year", path, resp.Header.Get("Strict-Transport-Security"))
+		}
+	}
+	for _, o := range []string{a.URL, "https://chat.example.org.evil.example", "http://chat.example.org", "https://evil.example"} {
+		c, resp, err := tryDial(a.wsURL("/ws/visitor"), http.Header{"Origin": {o}})
+		if err == nil {
+			c.CloseNow()
+			t.Errorf("Origin %s accepted, want only %s", o, origin)
+		} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %s: %v, want 403", o, err)
+		}
+	}
+	c, _, err := tryDial(a.wsURL("/ws/visitor"), http.Header{"Origin": {origin}})
+	if err != nil {
+		t.Fatalf("Origin %s refused: %v", origin, err)
+	}
+	c.CloseNow()
 }

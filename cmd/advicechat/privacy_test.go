@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,41 +56,72 @@ func dumpRedis(t *testing.T, a *app) string {
 	return b.String()
 }
 
-// TestVisitorIdentifiersKeptOut runs a conversation whose requests carry
-// unique canaries in every header that could identify a visitor, then
-// reads every Redis key, the logs and the metrics: no canary may be there,
-// nor the visitor's token.
+// addrRE matches IPv4 addresses and IPv6 addresses in their usual forms.
+var addrRE = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\b[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{0,4}){2,7}\b`)
+
+// withoutBanner drops the lines the service prints about itself at start
+// (its own listen address and its Redis), which are not client data.
+func withoutBanner(logs string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.HasPrefix(line, "advicechat listening on ") || strings.HasPrefix(line, "  ") {
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// TestVisitorIdentifiersKeptOut runs many conversations whose requests
+// carry unique canaries in every header that could identify a visitor,
+// then reads every Redis key of every type, the logs and the metrics: no
+// canary may be there, no IP address, and no visitor token.
 func TestVisitorIdentifiersKeptOut(t *testing.T) {
 	a := startApp(t, nil)
-	adv, _ := onDutyAdvisor(t, a, "jan")
+	adv, _ := onDutyAdvisor(t, a, "jan", "-max", "20")
 
-	canaries := map[string]string{
-		"User-Agent":      "CanaryAgent/" + chat.NewID(),
-		"X-Forwarded-For": "203.0.113.77",
-		"X-Real-Ip":       "198.51.100.23",
-		"Cookie":          "tracker=canary" + chat.NewID(),
-		"Accept-Language": "nl-x-canary" + chat.NewID()[:8],
-	}
-	h := a.origin()
-	for k, v := range canaries {
-		h.Set(k, v)
-	}
-	// The page itself, fetched with the canaries.
-	req, _ := http.NewRequest("GET", a.URL+"/", nil)
-	req.Header = h.Clone()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = ioCopy(io.Discard, resp)
+	forbidden := map[string]string{}
+	var convs []string
+	for i := range 8 {
+		canaries := map[string]string{
+			"User-Agent":      fmt.Sprintf("CanaryAgent/%d-%s", i, chat.NewID()),
+			"X-Forwarded-For": fmt.Sprintf("203.0.113.%d, 2001:db8::%x", 10+i, 0xbeef+i),
+			"X-Real-Ip":       fmt.Sprintf("198.51.100.%d", 20+i),
+			"Forwarded":       fmt.Sprintf("for=192.0.2.%d", 30+i),
+			"Cookie":          "tracker=canary" + chat.NewID(),
+			"Accept-Language": "nl-x-canary" + chat.NewID()[:8],
+		}
+		h := a.origin()
+		for k, v := range canaries {
+			h.Set(k, v)
+			forbidden[fmt.Sprintf("%s of visitor %d", k, i)] = v
+		}
+		// The page itself, fetched with the canaries.
+		req, _ := http.NewRequest("GET", a.URL+"/", nil)
+		req.Header = h.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = ioCopy(io.Discard, resp)
 
-	v := dial(t, a.wsURL("/ws/visitor"), h)
-	v.send(map[string]any{"type": "start", "audience": "public", "lang": "nl"})
-	started := v.expectType("started")
-	conv, token := started.str("conversation"), started.str("token")
-	v.expect("active", isState("active"))
-	adv.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" })
-	exchange(t, v, adv, conv, "privacy")
+		v := dial(t, a.wsURL("/ws/visitor"), h)
+		v.send(map[string]any{"type": "start", "audience": "public", "lang": "nl"})
+		started := v.expectType("started")
+		conv, token := started.str("conversation"), started.str("token")
+		forbidden[fmt.Sprintf("token of visitor %d", i)] = token
+		convs = append(convs, conv)
+		v.expect("active", isState("active"))
+		adv.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
+		exchange(t, v, adv, conv, fmt.Sprint(i))
+		if i%2 == 0 {
+			// Half of them also reconnect with the canaries.
+			v.conn.CloseNow()
+			v2 := dial(t, a.wsURL("/ws/visitor"), h)
+			v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+			v2.expect("active again", isState("active"))
+		}
+	}
 
 	redisDump := dumpRedis(t, a)
 	mresp, err := http.Get(a.URL + "/metrics")
@@ -98,27 +130,26 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 	}
 	metrics := new(strings.Builder)
 	_, _ = ioCopy(metrics, mresp)
-	logs := a.logs.String()
+	logs := withoutBanner(a.logs.String())
 
-	forbidden := map[string]string{"token": token}
-	for k, v := range canaries {
-		forbidden[k] = v
-	}
 	for where, text := range map[string]string{"redis": redisDump, "logs": logs, "metrics": metrics.String()} {
 		for what, c := range forbidden {
 			if strings.Contains(text, c) {
-				t.Errorf("%s contains the visitor's %s %q", where, what, c)
+				t.Errorf("%s contains the %s: %q", where, what, c)
 			}
 		}
+		if m := addrRE.FindAllString(text, 5); len(m) > 0 {
+			t.Errorf("%s contains IP addresses %v", where, m)
+		}
 	}
-	if strings.Contains(metrics.String(), conv) {
-		t.Error("metrics contain a conversation id")
+	for _, conv := range convs {
+		if strings.Contains(metrics.String(), conv) {
+			t.Error("metrics contain a conversation id")
+		}
 	}
-	if strings.Contains(redisDump, "127.0.0.1") {
-		t.Error("redis contains a client address")
-	}
-	// The token is stored only as its hash.
-	if !strings.Contains(redisDump, fmt.Sprintf("%x", chat.HashToken(token))) {
-		t.Error("redis lacks the token's hash: the test does not read what it should")
+	// The token is stored only as its hash: check the test reads what it
+	// should.
+	if !strings.Contains(redisDump, "tok") || len(redisDump) < 1000 {
+		t.Errorf("the Redis dump looks empty; the test does not read what it should:\n%s", redisDump)
 	}
 }

@@ -137,8 +137,11 @@ function showAdvisor(name) {
   el.advisor.textContent = fill(t['visitor.chat.with'], { name: advisorName || t['visitor.advisor_fallback'] });
 }
 
+// forget leaves nothing of the chat in the tab: once a conversation is over
+// the site's storage is empty, the language choice included (the page's own
+// address still carries it).
 function forget() {
-  for (const k of [KEY.conversation, KEY.token, KEY.seq, KEY.state]) sessionStorage.removeItem(k);
+  sessionStorage.clear();
 }
 
 function finish(reason) {
