@@ -210,6 +210,10 @@ func (s *socket) follow(conv string, after int64) error {
 		return nil
 	}
 	if err := s.srv.hub.Watch(s.ctx, ch, s); err != nil {
+		// Followed in name only, the socket would stay deaf to this
+		// conversation: close it, and the client resumes with a fresh
+		// subscription.
+		s.closeAfter(websocket.StatusInternalError, "internal error, reconnect")
 		return err
 	}
 	s.do(func(ctx context.Context) {

@@ -42,6 +42,10 @@ type visitor struct {
 	limit   bucket
 	advisor string
 	last    stateFrame
+	// replayUntil is the last seq stored when the socket attached: entries
+	// up to it are history being replayed, and the state comes from
+	// routing, not from them.
+	replayUntil int64
 }
 
 func (s *Server) visitorSocket(c *echo.Context) error {
@@ -62,7 +66,8 @@ func (v *visitor) run() {
 		typ, data, err := v.sock.readFrame()
 		if err != nil {
 			if !readErr(err) {
-				v.sock.log.Debug("read", "err", err)
+				// Connection errors name both ends' addresses.
+				v.sock.log.Debug("read", "err", RedactAddrs(err.Error()))
 			}
 			return
 		}
@@ -117,6 +122,8 @@ func (v *visitor) start(data []byte) {
 		return
 	}
 	if _, err := v.srv.queue.Enqueue(ctx, id, f.Audience, f.Lang); err != nil {
+		// Not in the queue, so nobody would ever answer it.
+		_, _ = v.srv.store.End(context.WithoutCancel(ctx), id, chat.EndedAbandoned)
 		v.internal(err)
 		return
 	}
@@ -174,6 +181,7 @@ func (v *visitor) resume(data []byte) {
 		v.internal(err)
 		return
 	}
+	v.replayUntil = last
 	v.attach(f.Conversation, f.After)
 }
 
@@ -202,6 +210,9 @@ func (v *visitor) attach(id string, after int64) {
 // onEntry turns the conversation's system entries into state frames. It
 // runs on the writer goroutine.
 func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
+	if e.Seq <= v.replayUntil && e.Kind != chat.KindEnded {
+		return
+	}
 	switch e.Kind {
 	case chat.KindJoined:
 		v.advisor = e.Name
@@ -231,6 +242,13 @@ func (v *visitor) refresh(ctx context.Context) {
 	switch st.Status {
 	case routing.StatusWaiting:
 		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position})
+	case routing.StatusEnded, "":
+		// Routing let go of it, but the conversation never got its end
+		// (an instance died between the two): end it now.
+		_, err := v.srv.store.End(ctx, v.conv, chat.EndedAbandoned)
+		if err != nil && !errors.Is(err, chat.ErrEnded) && !errors.Is(err, chat.ErrNotFound) && ctx.Err() == nil {
+			v.sock.log.Warn("end a conversation routing released", "err", err)
+		}
 	case routing.StatusActive:
 		if v.advisor == "" {
 			// Joined before the client's resume point, or the joined
@@ -243,7 +261,6 @@ func (v *visitor) refresh(ctx context.Context) {
 		}
 		v.setState(stateFrame{Type: "state", Status: st.Status, Advisor: v.advisor})
 	}
-	// Ended: the ended entry brings the final state.
 }
 
 func (v *visitor) setState(f stateFrame) {
@@ -274,12 +291,11 @@ func (v *visitor) message(data []byte) {
 	v.srv.appendMessage(v.sock, e, "")
 }
 
+// end ends the conversation: first its content (so it can never be left
+// open with nobody to read it), then its place in routing. If the second
+// step fails, the visitor's heartbeats stop and the sweep releases it.
 func (v *visitor) end() {
 	ctx := v.sock.ctx
-	if _, _, _, err := v.srv.queue.Release(ctx, v.conv); err != nil {
-		v.internal(err)
-		return
-	}
 	_, err := v.srv.store.End(ctx, v.conv, chat.EndedByVisitor)
 	switch {
 	case errors.Is(err, chat.ErrEnded), errors.Is(err, chat.ErrNotFound):
@@ -287,8 +303,12 @@ func (v *visitor) end() {
 		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
 	case err != nil:
 		v.internal(err)
+		return
 	default:
 		v.srv.metrics.ended.WithLabelValues(chat.EndedByVisitor).Inc()
+	}
+	if _, _, _, err := v.srv.queue.Release(context.WithoutCancel(ctx), v.conv); err != nil {
+		v.sock.log.Warn("release an ended conversation", "err", err)
 	}
 }
 
@@ -297,6 +317,12 @@ func (v *visitor) internal(err error) {
 		v.sock.log.Error("visitor request failed", "err", err)
 	}
 	v.sock.sendError("internal", "internal error; retry", "", "")
+	if v.conv == "" {
+		// A start or resume failed: close so the client retries with
+		// backoff, instead of idling into the start timeout, whose 1008
+		// would read as a bad token.
+		v.sock.closeAfter(websocket.StatusInternalError, "internal error, reconnect")
+	}
 }
 
 // checkMessage validates a message frame's id and text and returns the

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"github.com/advicechat/advicechat/routing"
 )
 
 func isEntry(conv, kind string) func(frame) bool {
@@ -233,5 +236,63 @@ func TestAdvisorReconnectSeesWhatChanged(t *testing.T) {
 	)
 	if firstSeq != last+1 {
 		t.Errorf("resumed at seq %d, want %d: the page's after was not honoured", firstSeq, last+1)
+	}
+}
+
+// TestHalfEndedConversationIsRepaired: if routing let go of a
+// conversation but its end was never stored (an instance died between the
+// two steps), the visitor's socket ends it instead of leaving it open with
+// nobody to read it.
+func TestHalfEndedConversationIsRepaired(t *testing.T) {
+	a := startApp(t, nil)
+	adv, _ := onDutyAdvisor(t, a, "nina")
+	v, conv, token := activeConversation(t, a, adv)
+	v.conn.CloseNow()
+
+	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: queues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, err := q.Release(context.Background(), conv); err != nil || !ok {
+		t.Fatalf("Release(%s) = %v, %v", conv, ok, err)
+	}
+
+	v2 := a.visitor(t)
+	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	e := v2.expect("ended entry", isEntry(conv, "ended"))
+	if e.str("reason") != "abandoned" {
+		t.Errorf("ended reason %q, want abandoned", e.str("reason"))
+	}
+	v2.expect("state ended", isState("ended"))
+}
+
+// TestResumeShowsCurrentState: a visitor resuming from the start sees the
+// state as it is now, not as the replayed history once was.
+func TestResumeShowsCurrentState(t *testing.T) {
+	a := startApp(t, nil)
+	adv, _ := onDutyAdvisor(t, a, "otto", "-name", "Otto")
+	v, conv, token := activeConversation(t, a, adv)
+	adv.send(map[string]any{"type": "duty", "on": false})
+	v.expect("requeued", isEntry(conv, "requeued"))
+	v.conn.CloseNow()
+
+	v2 := a.visitor(t)
+	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	first := v2.expectType("state")
+	if first.str("status") != "waiting" || first.num("position") != 1 {
+		t.Errorf("first state after resume = %v, want waiting at position 1", first)
+	}
+	// The history still arrives, joined entry included, and it does not
+	// flip the state back to the advisor who has left.
+	sawJoined := false
+	v2.expect("replayed requeued", func(f frame) bool {
+		if f.str("type") == "state" && f.str("status") != "waiting" {
+			t.Errorf("replayed history produced state %v", f)
+		}
+		sawJoined = sawJoined || (f.str("type") == "entry" && f.str("kind") == "joined")
+		return f.str("type") == "entry" && f.str("kind") == "requeued"
+	})
+	if !sawJoined {
+		t.Error("the joined entry was not replayed")
 	}
 }
