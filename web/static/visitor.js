@@ -225,6 +225,7 @@ function onframe(f) {
         showAdvisor(f.advisor);
         setState('chatting');
       } else if (f.status === 'ended') {
+        endRequested = false;
         finish(f.reason);
       }
       break;
@@ -249,8 +250,9 @@ function onframe(f) {
 function accepted() {
   resumed = true;
   if (endRequested) {
+    // Kept until the server confirms the end: a send can be lost with the
+    // connection it went out on.
     socket.send({ type: 'end' });
-    endRequested = false;
     return;
   }
   for (const m of transcript.unsent()) socket.send({ type: 'message', id: m.id, text: m.text });
@@ -261,6 +263,7 @@ function entry(e) {
   if (!transcript.add(e)) return;
   saveSeq();
   if (e.kind === 'joined') showAdvisor(e.name);
+  if (e.kind === 'ended') endRequested = false;
   if (e.kind === 'ended' && !over) finish(e.reason);
   if (body.dataset.state !== 'landing') el.chat.hidden = false;
   if (e.from !== 'visitor' && document.hidden) {
@@ -324,7 +327,8 @@ function endConversation() {
     reset(null);
     return;
   }
-  if (!socket?.send({ type: 'end' })) endRequested = true;
+  endRequested = true;
+  socket?.send({ type: 'end' });
   finish('visitor');
 }
 
