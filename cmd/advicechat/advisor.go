@@ -2,14 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/boombuler/barcode/qr"
+	"github.com/pquerna/otp"
 
 	"github.com/advicechat/advicechat/web/accounts"
 )
@@ -26,8 +34,11 @@ Commands:
   list                          list accounts
   passwd [-password-stdin] USERNAME
                                 set a new password
+  totp [-png FILE] USERNAME     enrol a new TOTP second factor (replaces the old one)
 
 Without -password-stdin, add and passwd generate a password and print it once.
+A second factor is required to log in unless the service runs with its
+embedded Redis (demo mode): enrol with add -totp or with totp.
 The accounts file is -file PATH, else $ADVICECHAT_ACCOUNTS, else accounts.json.
 `
 
@@ -52,7 +63,7 @@ type advisorCmd struct {
 	help   func() // prints usage after -h
 }
 
-// runAdvisor implements `advicechat advisor add|remove|list|passwd`. args
+// runAdvisor implements `advicechat advisor add|remove|list|passwd|totp`. args
 // are the arguments after "advisor". It returns the exit status: 0, 1 for a
 // failure, 2 for a usage error. On any error the accounts file is unchanged.
 func runAdvisor(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -84,9 +95,11 @@ func runAdvisor(args []string, getenv func(string) string, stdin io.Reader, stdo
 			err = c.list(rest[1:])
 		case "passwd":
 			err = c.passwd(rest[1:])
+		case "totp":
+			err = c.totp(rest[1:])
 		default:
 			c.name = "advicechat advisor"
-			err = usagef("unknown command %q (want add, remove, list or passwd)", rest[0])
+			err = usagef("unknown command %q (want add, remove, list, passwd or totp)", rest[0])
 		}
 	}
 	var ue usageError
@@ -166,9 +179,14 @@ func (c *advisorCmd) add(args []string) error {
 	audiences := fs.String("audiences", strings.Join(accounts.KnownAudiences, ","), "comma-separated `audiences`, from "+strings.Join(accounts.KnownAudiences, ","))
 	maxConv := fs.Int("max", 3, fmt.Sprintf("most conversations at once (%d to %d)", accounts.MinConversations, accounts.MaxConversations))
 	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters)", minPasswordLength))
+	withTOTP := fs.Bool("totp", false, "enrol a TOTP second factor at once (see the totp command)")
+	pngPath := fs.String("png", "", "with -totp: also write the QR code to this PNG `file` (mode 0600)")
 	username, err := c.parseUser(fs, args, true)
 	if err != nil {
 		return err
+	}
+	if *pngPath != "" && !*withTOTP {
+		return usagef("-png needs -totp")
 	}
 	f, err := accounts.Load(c.path)
 	if err != nil {
@@ -197,12 +215,22 @@ func (c *advisorCmd) add(args []string) error {
 	if err := f.Add(a); err != nil {
 		return flagError(err)
 	}
+	var key *otp.Key
+	if *withTOTP {
+		if key, err = c.enrol(f, username, *pngPath); err != nil {
+			return err
+		}
+	}
 	if err := f.Save(c.path); err != nil {
+		removePNG(*pngPath)
 		return err
 	}
 	fmt.Fprintf(c.stdout, "added %s %s\n", a.Role, username)
 	if generated {
 		printPassword(c.stdout, username, password)
+	}
+	if key != nil {
+		return c.printTOTP(key, username, *pngPath)
 	}
 	return nil
 }
@@ -249,10 +277,15 @@ func (c *advisorCmd) list(args []string) error {
 	// Validate rejects control characters in names, so tabs cannot break
 	// the table.
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tLANGUAGES\tAUDIENCES\tMAX")
+	fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tLANGUAGES\tAUDIENCES\tMAX\tTOTP")
 	for _, a := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", a.Username, a.Name, a.Role,
-			strings.Join(a.Languages, ","), strings.Join(a.Audiences, ","), a.MaxConversations)
+		// Whether a second factor is enrolled, never the secret.
+		hasTOTP := "no"
+		if a.TOTPSecret != "" {
+			hasTOTP = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.Username, a.Name, a.Role,
+			strings.Join(a.Languages, ","), strings.Join(a.Audiences, ","), a.MaxConversations, hasTOTP)
 	}
 	return tw.Flush()
 }
@@ -289,6 +322,68 @@ func (c *advisorCmd) passwd(args []string) error {
 	if generated {
 		printPassword(c.stdout, username, password)
 	}
+	return nil
+}
+
+func (c *advisorCmd) totp(args []string) error {
+	fs := c.flagSet("usage: advicechat advisor totp [-png FILE] USERNAME\n\n" +
+		"Makes a new TOTP secret for the account, replacing any old one, and shows it\n" +
+		"as text, as an otpauth:// URL and as a QR code to scan with an authenticator app.\n")
+	pngPath := fs.String("png", "", "also write the QR code to this PNG `file` (mode 0600)")
+	username, err := c.parseUser(fs, args, true)
+	if err != nil {
+		return err
+	}
+	f, err := accounts.Load(c.path)
+	if err != nil {
+		return err
+	}
+	if _, ok := f.Find(username); !ok {
+		return fmt.Errorf("no account %q in %s", username, c.path)
+	}
+	key, err := c.enrol(f, username, *pngPath)
+	if err != nil {
+		return err
+	}
+	if err := f.Save(c.path); err != nil {
+		removePNG(*pngPath)
+		return err
+	}
+	fmt.Fprintf(c.stdout, "enrolled a new second factor for %s\n", username)
+	return c.printTOTP(key, username, *pngPath)
+}
+
+// enrol gives username a new TOTP secret in f and writes the PNG, if asked
+// for. The caller saves f.
+func (c *advisorCmd) enrol(f *accounts.File, username, pngPath string) (*otp.Key, error) {
+	key, err := accounts.GenerateTOTP(username)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.SetTOTP(username, key.Secret()); err != nil {
+		return nil, err
+	}
+	if pngPath != "" {
+		if err := writeQRPNG(pngPath, key.URL()); err != nil {
+			return nil, fmt.Errorf("-png: %w", err)
+		}
+	}
+	return key, nil
+}
+
+// printTOTP shows a new second factor: the secret to type in, the URL and
+// the QR code to scan.
+func (c *advisorCmd) printTOTP(key *otp.Key, username, pngPath string) error {
+	fmt.Fprintf(c.stdout, "TOTP secret for %s: %s\n", username, key.Secret())
+	fmt.Fprintf(c.stdout, "otpauth URL: %s\n", key.URL())
+	fmt.Fprintln(c.stdout, "Scan this QR code with an authenticator app, or type in the secret:")
+	if err := writeQRText(c.stdout, key.URL()); err != nil {
+		return err
+	}
+	if pngPath != "" {
+		fmt.Fprintf(c.stdout, "QR code written to %s; delete it once scanned: it holds the secret.\n", pngPath)
+	}
+	fmt.Fprintln(c.stdout, "Clear this screen once the code is scanned.")
 	return nil
 }
 
@@ -350,4 +445,94 @@ func flagError(err error) error {
 		return err
 	}
 	return usageError{fmt.Errorf("%s: %w", name, fe.Err)}
+}
+
+// qrQuiet is the margin around a QR code, in modules: the standard asks for
+// 4, scanners read phone screens with less.
+const qrQuiet = 2
+
+// qrMatrix encodes content as a QR code and returns its modules, true for
+// dark, with the quiet zone around it.
+func qrMatrix(content string) ([][]bool, error) {
+	code, err := qr.Encode(content, qr.M, qr.Auto)
+	if err != nil {
+		return nil, fmt.Errorf("QR code: %w", err)
+	}
+	b := code.Bounds()
+	n := b.Dx() + 2*qrQuiet
+	m := make([][]bool, n)
+	for y := range m {
+		m[y] = make([]bool, n)
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			m[y-b.Min.Y+qrQuiet][x-b.Min.X+qrQuiet] = color.GrayModel.Convert(code.At(x, y)).(color.Gray).Y < 0x80
+		}
+	}
+	return m, nil
+}
+
+// writeQRText draws a QR code with Unicode half blocks, two modules per
+// character cell. Light modules are drawn, dark ones left blank, so on the
+// usual light-on-dark terminal the code is dark on light as scanners
+// expect; on a dark-on-light terminal use -png instead.
+func writeQRText(w io.Writer, content string) error {
+	m, err := qrMatrix(content)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for y := 0; y < len(m); y += 2 {
+		for x := range m[y] {
+			top := !m[y][x]
+			bottom := y+1 < len(m) && !m[y+1][x]
+			switch {
+			case top && bottom:
+				b.WriteString("█")
+			case top:
+				b.WriteString("▀")
+			case bottom:
+				b.WriteString("▄")
+			default:
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// qrPNGScale is the size of one module in the PNG, in pixels.
+const qrPNGScale = 8
+
+// writeQRPNG writes a QR code as a black-on-white PNG with mode 0600: it
+// holds the TOTP secret.
+func writeQRPNG(path, content string) error {
+	m, err := qrMatrix(content)
+	if err != nil {
+		return err
+	}
+	n := len(m) * qrPNGScale
+	img := image.NewGray(image.Rect(0, 0, n, n))
+	for y := range n {
+		for x := range n {
+			v := uint8(0xff)
+			if m[y/qrPNGScale][x/qrPNGScale] {
+				v = 0
+			}
+			img.SetGray(x, y, color.Gray{Y: v})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+func removePNG(path string) {
+	if path != "" {
+		_ = os.Remove(path)
+	}
 }

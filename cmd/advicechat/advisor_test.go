@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"image/color"
+	"image/png"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
 
 	"github.com/advicechat/advicechat/web/accounts"
 )
@@ -210,6 +217,11 @@ func TestAdvisorBadInput(t *testing.T) {
 		{"short stdin password", []string{"add", "-password-stdin", "bob"}, "short\n", 1, "at least 12", false},
 		{"empty stdin password", []string{"passwd", "-password-stdin", "anna"}, "", 1, "at least 12", false},
 		{"passwd unknown user", []string{"passwd", "bob"}, "", 1, `no account "bob"`, false},
+		{"totp unknown user", []string{"totp", "bob"}, "", 1, `no account "bob"`, false},
+		{"totp missing username", []string{"totp"}, "", 2, "missing USERNAME", false},
+		{"totp help", []string{"totp", "-h"}, "", 2, "-png", true},
+		{"png without totp", []string{"add", "-png", "qr.png", "bob"}, "", 2, "-png needs -totp", false},
+		{"png in a missing directory", []string{"totp", "-png", filepath.Join(t.TempDir(), "no", "qr.png"), "anna"}, "", 1, "-png: ", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runAdvisorTest(t, path, tt.stdin, tt.args...)
@@ -237,5 +249,134 @@ func TestAdvisorBrokenFile(t *testing.T) {
 	r := runAdvisorTest(t, path, "", "list")
 	if r.code != 1 || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, "line 2") {
 		t.Errorf("list with broken file = %d, %q, want 1 and an error naming %s line 2", r.code, r.stderr, path)
+	}
+}
+
+var (
+	shownSecret = regexp.MustCompile(`TOTP secret for (\S+): ([A-Z2-7]+)\n`)
+	shownURL    = regexp.MustCompile(`otpauth URL: (otpauth://\S+)\n`)
+)
+
+// shownTOTP returns the secret and URL a command printed, and the QR code
+// it drew, read back into modules (true for dark).
+func shownTOTP(t *testing.T, stdout string) (secret, rawURL string, modules [][]bool) {
+	t.Helper()
+	m, u := shownSecret.FindStringSubmatch(stdout), shownURL.FindStringSubmatch(stdout)
+	if m == nil || u == nil {
+		t.Fatalf("stdout = %q, want the TOTP secret and URL", stdout)
+	}
+	_, qrText, ok := strings.Cut(stdout, "type in the secret:\n")
+	if !ok {
+		t.Fatalf("stdout = %q, want a QR code", stdout)
+	}
+	for line := range strings.Lines(qrText) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.TrimLeft(line, " █▀▄") != "" {
+			break // the text after the code
+		}
+		top, bottom := []bool{}, []bool{}
+		for _, r := range line {
+			// Light modules are drawn, dark ones are blank.
+			top = append(top, r != '█' && r != '▀')
+			bottom = append(bottom, r != '█' && r != '▄')
+		}
+		modules = append(modules, top, bottom)
+	}
+	return m[2], u[1], modules
+}
+
+// TestAdvisorTOTP: add -totp and totp enrol a second factor: the secret is
+// stored and shown with its URL and a QR code of that URL; totp replaces
+// it; list says whether one is set, never what it is.
+func TestAdvisorTOTP(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "accounts.json")
+	pngPath := filepath.Join(dir, "anna.png")
+	r := mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "-totp", "-png", pngPath, "anna")
+	secret, rawURL, modules := shownTOTP(t, r.stdout)
+	if a := mustFind(t, path, "anna"); a.TOTPSecret != secret {
+		t.Errorf("stored secret %q, printed %q", a.TOTPSecret, secret)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Path != "/advicechat:anna" || u.Query().Get("issuer") != "advicechat" || u.Query().Get("secret") != secret {
+		t.Errorf("otpauth URL %q, want issuer advicechat, account anna and the secret", rawURL)
+	}
+	want, err := qrMatrix(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(modules) > len(want) {
+		modules = modules[:len(want)] // the half row below an odd-sized code
+	}
+	if !reflect.DeepEqual(modules, want) {
+		t.Errorf("the QR code drawn is not the QR code of the URL:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "QR code written to "+pngPath) {
+		t.Errorf("stdout = %q, want it to name the PNG", r.stdout)
+	}
+	checkQRPNG(t, pngPath, want)
+
+	// A code made from the printed secret logs in: see TestLoginTOTP. Here,
+	// that it is a working TOTP secret at all.
+	if code, err := totp.GenerateCode(secret, time.Now()); err != nil || !totp.Validate(code, secret) {
+		t.Errorf("the printed secret gives code %q, %v, which does not validate", code, err)
+	}
+
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "bob")
+	r = mustRunAdvisor(t, path, "", "list")
+	if !regexp.MustCompile(`(?m)^anna .* yes$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^bob .* no$`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "TOTP") {
+		t.Errorf("list stdout = %q, want a TOTP column: yes for anna, no for bob", r.stdout)
+	}
+	if strings.Contains(r.stdout, secret) {
+		t.Errorf("list stdout = %q shows the TOTP secret", r.stdout)
+	}
+
+	r = mustRunAdvisor(t, path, "", "totp", "anna")
+	newSecret, _, _ := shownTOTP(t, r.stdout)
+	if newSecret == secret {
+		t.Errorf("totp anna kept the old secret")
+	}
+	if a := mustFind(t, path, "anna"); a.TOTPSecret != newSecret {
+		t.Errorf("after totp anna, stored secret %q, printed %q", a.TOTPSecret, newSecret)
+	}
+	r = mustRunAdvisor(t, path, "", "totp", "bob")
+	if s, _, _ := shownTOTP(t, r.stdout); mustFind(t, path, "bob").TOTPSecret != s {
+		t.Errorf("totp bob did not store the printed secret")
+	}
+}
+
+// checkQRPNG reads the PNG back: black on white, mode 0600, and the same
+// modules as want.
+func checkQRPNG(t *testing.T, path string, want [][]bool) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("PNG mode = %v, want 0600: it holds the secret", mode)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode PNG: %v", err)
+	}
+	n := len(want)
+	if b := img.Bounds(); b.Dx() != b.Dy() || b.Dx()%n != 0 {
+		t.Fatalf("PNG is %v, want a square of %d modules", b, n)
+	}
+	scale := img.Bounds().Dx() / n
+	for y := range n {
+		for x := range n {
+			dark := color.GrayModel.Convert(img.At(x*scale+scale/2, y*scale+scale/2)).(color.Gray).Y < 0x80
+			if dark != want[y][x] {
+				t.Fatalf("PNG module (%d, %d) dark = %v, want %v", x, y, dark, want[y][x])
+			}
+		}
 	}
 }

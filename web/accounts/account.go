@@ -58,6 +58,9 @@ type Account struct {
 	Audiences []string `json:"audiences"`
 	// MaxConversations is how many conversations the advisor takes at once.
 	MaxConversations int `json:"max_conversations"`
+	// TOTPSecret is the base32 secret of the second factor, made by
+	// GenerateTOTP; empty if none is enrolled.
+	TOTPSecret string `json:"totp_secret,omitempty"`
 }
 
 // FieldError says which field of an account is invalid. Field is the JSON
@@ -96,8 +99,18 @@ func (a Account) Validate() error {
 	if _, err := parsePHC(a.PasswordHash); err != nil {
 		return &FieldError{"password", err}
 	}
+	if a.TOTPSecret != "" {
+		if err := validateTOTPSecret(a.TOTPSecret); err != nil {
+			return &FieldError{"totp_secret", err}
+		}
+	}
 	return nil
 }
+
+// NormalizeUsername is what a login form's username means: phones
+// capitalise the first letter of a login field, and usernames are lowercase
+// anyway.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // validateName rejects names that would render badly for visitors: control
 // characters (newlines, escapes) and names that are blank.

@@ -180,3 +180,19 @@ func (f *File) SetPassword(username, hash string) error {
 	f.Accounts[i].PasswordHash = hash
 	return nil
 }
+
+// SetTOTP replaces the TOTP secret of an account; "" removes it. An unknown
+// username is an error wrapping ErrNotFound.
+func (f *File) SetTOTP(username, secret string) error {
+	i := f.index(username)
+	if i < 0 {
+		return fmt.Errorf("set TOTP secret of %q: %w", username, ErrNotFound)
+	}
+	if secret != "" {
+		if err := validateTOTPSecret(secret); err != nil {
+			return fmt.Errorf("set TOTP secret of %q: %w", username, err)
+		}
+	}
+	f.Accounts[i].TOTPSecret = secret
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -67,9 +66,7 @@ func NewStore(path string, extra ...Account) *Store {
 // take about as long. It waits for a hashing slot and returns ctx's error if
 // ctx ends first.
 func (s *Store) Authenticate(ctx context.Context, username, password string) (Account, error) {
-	// Phones capitalise the first letter of a login field; usernames are
-	// lowercase anyway.
-	a, ok := s.Lookup(strings.ToLower(strings.TrimSpace(username)))
+	a, ok := s.Lookup(NormalizeUsername(username))
 	hash := dummyHash
 	if ok {
 		hash = a.PasswordHash
