@@ -28,6 +28,7 @@ func (s *Server) offDuty(ctx context.Context, name string) error {
 	}
 	s.routing.Requeued("advisor_left", len(ids))
 	s.log.Info("advisor off duty", "advisor", name, "requeued", len(ids))
+	s.audit(auditDutyOff, name, "requeued", len(ids))
 	return nil
 }
 
@@ -400,6 +401,7 @@ func (a *advisor) duty(on bool) {
 		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: acct.MaxConversations, Audiences: acct.Audiences})
 		if err == nil {
 			a.srv.log.Info("advisor on duty", "advisor", a.name)
+			a.srv.audit(auditDutyOn, a.name)
 		}
 	} else {
 		err = a.srv.offDuty(ctx, a.name)
@@ -424,6 +426,7 @@ func (a *advisor) setAlias(name string) {
 	a.mu.Lock()
 	a.alias = alias
 	a.mu.Unlock()
+	a.srv.audit(auditAlias, a.name, "alias", alias)
 	a.sock.do(a.refreshStatus)
 }
 
@@ -484,6 +487,7 @@ func (a *advisor) end(id string) {
 	}
 	a.srv.metrics.ended.WithLabelValues(chat.EndedByAdvisor).Inc()
 	a.srv.log.Info("advisor ended a conversation", "advisor", a.name)
+	a.srv.audit(auditEnded, a.name, "conversation", id)
 }
 
 func (a *advisor) internal(err error, conv string) {

@@ -42,6 +42,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// SessionIdle and SessionMax bound an advisor session.
 	SessionIdle, SessionMax time.Duration
+	// RequireTOTP refuses the login of an account without a TOTP secret
+	// (everywhere but the embedded demo mode).
+	RequireTOTP bool
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
@@ -75,6 +78,7 @@ type Server struct {
 	routing  *routing.Metrics
 	pages    *pages
 	sessions *sessions
+	guard    *loginGuard
 	handler  http.Handler
 	secure   bool
 
@@ -116,6 +120,7 @@ func New(d Deps) (*Server, error) {
 		s.cfg.StartTimeout = time.Minute
 	}
 	s.sessions = &sessions{rdb: d.Redis, prefix: d.Config.KeyPrefix + "sess:", idle: d.Config.SessionIdle, max: d.Config.SessionMax}
+	s.guard = newLoginGuard(d.Redis, d.Config.KeyPrefix)
 
 	e := echo.New()
 	e.Logger = d.Log
@@ -299,6 +304,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Hooks() routing.Hooks {
 	return routing.Hooks{
 		Assigned: func(ctx context.Context, a routing.Assignment) {
+			s.audit(auditAssigned, a.Advisor, "conversation", a.Conversation)
 			_, _, err := s.store.Append(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindJoined, From: chat.FromSystem, Name: a.Alias})
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("record assignment", "err", err)

@@ -9,14 +9,17 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/advicechat/advicechat/chat/redisstore/redistest"
+	"github.com/advicechat/advicechat/web/accounts"
 )
 
 // app is one instance of the whole service, started by run on port 0.
@@ -28,6 +31,10 @@ type app struct {
 	logs     *syncBuffer
 	cancel   context.CancelFunc
 	done     chan int
+
+	totpMu   sync.Mutex
+	totp     map[string]string // username → TOTP secret, from addAdvisor
+	lastStep map[string]int64  // username → TOTP step the last login used
 }
 
 type syncBuffer struct {
@@ -120,19 +127,56 @@ func (a *app) stop(tb testing.TB) {
 	}
 }
 
-// addAdvisor creates an account with the advisor command and returns its
-// password.
+// addAdvisor creates an account with the advisor command, with a TOTP
+// second factor (required outside the embedded mode), and returns its
+// password; login sends the codes.
 func (a *app) addAdvisor(tb testing.TB, username string, flags ...string) string {
 	tb.Helper()
 	const password = "correct horse battery staple"
-	args := append([]string{"advisor", "add", "-password-stdin"}, flags...)
+	args := append([]string{"advisor", "add", "-password-stdin", "-totp"}, flags...)
 	args = append(args, username)
 	var out, errOut strings.Builder
 	code := run(context.Background(), args, func(k string) string { return a.env[k] }, strings.NewReader(password+"\n"), &out, &errOut)
 	if code != 0 {
 		tb.Fatalf("advisor add %s = %d: %s", username, code, errOut.String())
 	}
+	m := shownTOTPSecret.FindStringSubmatch(out.String())
+	if m == nil {
+		tb.Fatalf("advisor add -totp %s: no secret in %q", username, out.String())
+	}
+	a.totpMu.Lock()
+	defer a.totpMu.Unlock()
+	if a.totp == nil {
+		a.totp, a.lastStep = map[string]string{}, map[string]int64{}
+	}
+	a.totp[username] = m[1]
 	return password
+}
+
+var shownTOTPSecret = regexp.MustCompile(`TOTP secret for \S+: ([A-Z2-7]+)\n`)
+
+// totpCode returns a code no login of the account used yet ("" for an
+// account addAdvisor did not make). The server accepts each time step once,
+// so every call takes a later step than the one before, waiting for the
+// clock when that would be more than the one step ahead the server allows.
+func (a *app) totpCode(tb testing.TB, username string) string {
+	tb.Helper()
+	a.totpMu.Lock()
+	defer a.totpMu.Unlock()
+	secret := a.totp[username]
+	if secret == "" {
+		return ""
+	}
+	step := max(accounts.TOTPStep(time.Now()), a.lastStep[username]+1)
+	for step > accounts.TOTPStep(time.Now())+1 {
+		time.Sleep(time.Until(time.Unix((step-1)*30, 0)))
+	}
+	a.lastStep[username] = step
+	code, err := totp.GenerateCode(secret, time.Unix(step*30, 0))
+	if err != nil {
+		tb.Fatalf("TOTP code for %s: %v", username, err)
+	}
+	return code
 }
 
 // login logs an advisor in over HTTP and returns a client holding the
@@ -141,7 +185,7 @@ func (a *app) login(tb testing.TB, username, password string) *http.Client {
 	tb.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.PostForm(a.URL+"/advisor/login", url.Values{"username": {username}, "password": {password}})
+	resp, err := c.PostForm(a.URL+"/advisor/login", url.Values{"username": {username}, "password": {password}, "code": {a.totpCode(tb, username)}})
 	if err != nil {
 		tb.Fatalf("login: %v", err)
 	}

@@ -63,6 +63,7 @@ func TestBrowserVisitorAndAdvisor(t *testing.T) {
 		chromedp.Navigate(a.URL+"/advisor"),
 		chromedp.SendKeys(chromedp.ID("username"), "anna"),
 		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(t, "anna")),
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-connected="true"]`)),
 	)

@@ -98,8 +98,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ADVICECHAT_RETENTION", &c.Retention, 10*time.Minute, time.Second)
 	dur("ADVICECHAT_ADVISOR_GRACE", &c.AdvisorGrace, time.Minute, time.Second)
 	dur("ADVICECHAT_VISITOR_GRACE", &c.VisitorGrace, 10*time.Minute, time.Second)
-	dur("ADVICECHAT_SESSION_IDLE", &c.SessionIdle, 2*time.Hour, time.Minute)
-	dur("ADVICECHAT_SESSION_MAX", &c.SessionMax, 12*time.Hour, time.Minute)
+	dur("ADVICECHAT_SESSION_IDLE", &c.SessionIdle, 2*time.Hour, time.Second)
+	dur("ADVICECHAT_SESSION_MAX", &c.SessionMax, 12*time.Hour, time.Second)
 	dur("ADVICECHAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 10*time.Second, 0)
 	dur("ADVICECHAT_START_TIMEOUT", &c.StartTimeout, time.Minute, 100*time.Millisecond)
 

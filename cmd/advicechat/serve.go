@@ -99,6 +99,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			Heartbeat:    heartbeat,
 			SessionIdle:  cfg.SessionIdle,
 			SessionMax:   cfg.SessionMax,
+			RequireTOTP:  !embedded,
 			StartTimeout: cfg.StartTimeout,
 			Version:      strconv.FormatInt(time.Now().Unix(), 36),
 		},
