@@ -38,9 +38,18 @@ func TestEndedConversationIsDeleted(t *testing.T) {
 
 	v.send(map[string]any{"type": "end"})
 	v.expect("ended", isEntry(conv, "ended"))
+	// The content's keys get the retention with the end itself; routing's
+	// record of it follows a moment later, so only the wait below covers it.
 	for _, k := range convKeys() {
-		if ttl := a.Redis.Client.TTL(ctx, k).Val(); ttl <= 0 || ttl > 2*time.Second {
-			t.Errorf("TTL(%s) = %s after the end, want at most the retention of 2s", k, ttl)
+		if !strings.Contains(k, "{c:") {
+			continue
+		}
+		ttl, err := a.Redis.Client.TTL(ctx, k).Result()
+		if err == nil && ttl == -2*time.Nanosecond {
+			continue // expired already
+		}
+		if err != nil || ttl <= 0 || ttl > 2*time.Second {
+			t.Errorf("TTL(%s) = %s, %v after the end, want at most the retention of 2s", k, ttl, err)
 		}
 	}
 	// Wait (bounded) for the content to be gone.
