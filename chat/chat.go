@@ -41,6 +41,7 @@ const (
 	EndedByVisitor   = "visitor"
 	EndedByAdvisor   = "advisor"
 	EndedAbandoned   = "abandoned"
+	EndedBlocked     = "blocked"
 	RequeuedLeft     = "advisor_left"
 	RequeuedLostLink = "advisor_lost"
 )

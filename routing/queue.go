@@ -234,8 +234,20 @@ func (q *Queue) SetAlias(ctx context.Context, name, alias string) error {
 // (waiting or active) and its advisor; ok is false if it had ended already
 // or was unknown.
 func (q *Queue) Release(ctx context.Context, id string) (was, advisor string, ok bool, err error) {
+	return q.release(ctx, id, "")
+}
+
+// ReleaseBy ends a conversation for routing only if advisor holds it: the
+// check and the end are one atomic step, so an advisor cannot end a
+// conversation that has just gone to someone else.
+func (q *Queue) ReleaseBy(ctx context.Context, id, advisor string) (ok bool, err error) {
+	_, _, ok, err = q.release(ctx, id, advisor)
+	return ok, err
+}
+
+func (q *Queue) release(ctx context.Context, id, expected string) (was, advisor string, ok bool, err error) {
 	res, err := releaseScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, seconds(q.cfg.Retention), outageGap.Milliseconds())...).StringSlice()
+		q.args(id, seconds(q.cfg.Retention), expected)...).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", "", false, fmt.Errorf("release %s: %w", id, err)
 	}

@@ -80,3 +80,29 @@ func TestSweepAfterOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseBy: an advisor can end only a conversation they hold.
+func TestReleaseBy(t *testing.T) {
+	ctx := context.Background()
+	q, _, _ := mustQueue(t, Config{})
+	mustOnDuty(t, q, Advisor{Name: "ann", Capacity: 1, Audiences: []string{"public"}})
+	mustOnDuty(t, q, Advisor{Name: "bob", Capacity: 1, Audiences: []string{"public"}})
+	mustEnqueue(t, q, "c1", "public", 1)
+	as := mustAssign(t, q, 1)
+	holder, other := as[0].Advisor, "ann"
+	if holder == "ann" {
+		other = "bob"
+	}
+	if ok, err := q.ReleaseBy(ctx, "c1", other); ok || err != nil {
+		t.Fatalf("ReleaseBy(c1, %s) = %v, %v; want refused: %s holds it", other, ok, err, holder)
+	}
+	if st := mustState(t, q, "c1"); st.Status != StatusActive || st.Advisor != holder {
+		t.Fatalf("after a refused release: %+v, want still active with %s", st, holder)
+	}
+	if ok, err := q.ReleaseBy(ctx, "c1", holder); !ok || err != nil {
+		t.Fatalf("ReleaseBy(c1, %s) = %v, %v; want ok", holder, ok, err)
+	}
+	if ok, _ := q.ReleaseBy(ctx, "c1", holder); ok {
+		t.Fatal("ReleaseBy of an ended conversation succeeded")
+	}
+}

@@ -19,6 +19,10 @@ import (
 // offDuty takes an advisor off duty and tells the visitors whose
 // conversations went back to the queue.
 func (s *Server) offDuty(ctx context.Context, name string) error {
+	// The visitors must hear of it even if the socket or request that
+	// asked is gone by the time the entries are written.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	ids, err := s.queue.OffDuty(ctx, name)
 	if err != nil {
 		return err
@@ -34,9 +38,10 @@ func (s *Server) offDuty(ctx context.Context, name string) error {
 
 // advisor is the state of one advisor socket.
 type advisor struct {
-	srv  *Server
-	sock *socket
-	name string
+	srv     *Server
+	sock    *socket
+	name    string
+	session string // the session id the socket was opened with
 
 	mu    sync.Mutex
 	acct  accounts.Account
@@ -52,7 +57,7 @@ type advisor struct {
 }
 
 func (s *Server) advisorSocket(c *echo.Context) error {
-	acct, _, err := s.session(c)
+	acct, sid, err := s.session(c)
 	if errors.Is(err, errNoSession) {
 		s.metrics.rejected.WithLabelValues(roleAdvisor, "unauthorized").Inc()
 		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
@@ -64,7 +69,7 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 	if err != nil || sock == nil {
 		return err
 	}
-	a := &advisor{srv: s, sock: sock, name: acct.Username, acct: acct, ended: map[string]bool{}}
+	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}}
 	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
 	a.run()
 	return nil
@@ -141,6 +146,12 @@ func (a *advisor) run() {
 			}
 			_ = json.Unmarshal(data, &f)
 			a.end(f.Conversation)
+		case "block":
+			var f struct {
+				Conversation string `json:"conversation"`
+			}
+			_ = json.Unmarshal(data, &f)
+			a.block(f.Conversation)
 		case "hello":
 			a.sock.sendError("bad_request", "hello was already sent", "", "")
 		default:
@@ -159,7 +170,9 @@ func (a *advisor) attach(after map[string]int64) error {
 	a.sock.onChannel = func(channel string, payload []byte) {
 		switch channel {
 		case changed:
+			// Duty may have changed elsewhere too: another tab, the sweep.
 			a.sock.doOnce("queue", a.refreshQueue)
+			a.sock.doOnce("status", a.refreshStatus)
 		case advCh:
 			a.event(payload)
 		}
@@ -199,11 +212,23 @@ func (a *advisor) attach(after map[string]int64) error {
 // gone tells the advisor that a conversation their page knows is no longer
 // theirs. Writer goroutine.
 func (a *advisor) gone(ctx context.Context, id string) {
+	st, err := a.srv.queue.State(ctx, id)
+	ended := err == nil && (st.Status == routing.StatusEnded || st.Status == "")
 	reason := "requeued"
-	if st, err := a.srv.queue.State(ctx, id); err == nil && (st.Status == routing.StatusEnded || st.Status == "") {
+	if ended {
 		reason = "ended"
 	}
 	a.writeUnassigned(id, reason)
+	// The page may have missed how a conversation of theirs ended: the
+	// visitor's last words, the end itself. Send what came after the
+	// page's last seq; onEntry stops following at the end.
+	if ended && st.Advisor == a.name {
+		if last, err := a.srv.store.LastSeq(ctx, id); err == nil && last > a.after[id] {
+			if err := a.sock.follow(id, a.after[id]); err != nil {
+				a.internal(err, id)
+			}
+		}
+	}
 }
 
 // writeUnassigned tells the page a conversation is no longer the
@@ -388,6 +413,9 @@ func (a *advisor) refreshQueue(ctx context.Context) {
 }
 
 func (a *advisor) duty(on bool) {
+	if !a.authorized() {
+		return
+	}
 	ctx := a.sock.ctx
 	acct, alias := a.currentAlias()
 	if fresh, ok := a.srv.accounts.Lookup(a.name); ok {
@@ -414,6 +442,9 @@ func (a *advisor) duty(on bool) {
 }
 
 func (a *advisor) setAlias(name string) {
+	if !a.authorized() {
+		return
+	}
 	alias, err := chat.CleanDisplayName(name)
 	if err != nil {
 		a.sock.sendError("bad_request", err.Error(), "", "")
@@ -431,8 +462,9 @@ func (a *advisor) setAlias(name string) {
 }
 
 // owns checks that a conversation is this advisor's, sending the error if
-// not.
-func (a *advisor) owns(id, clientID string) bool {
+// not. With ended, a conversation they held that has ended counts too: a
+// message sent again after a reconnect must get its first copy's ack.
+func (a *advisor) owns(id, clientID string, ended bool) bool {
 	if !chat.ValidID(id) {
 		a.sock.sendError("bad_request", "conversation must be a conversation id", clientID, "")
 		return false
@@ -441,6 +473,9 @@ func (a *advisor) owns(id, clientID string) bool {
 	if err != nil {
 		a.internal(err, id)
 		return false
+	}
+	if ended && st.Status == routing.StatusEnded && st.Advisor == a.name {
+		return true // the store acks a duplicate and refuses anything new
 	}
 	if st.Advisor != a.name || st.Status != routing.StatusActive {
 		code := "not_found"
@@ -464,7 +499,7 @@ func (a *advisor) message(data []byte) {
 		a.sock.sendError(code, msg, f.ID, f.Conversation)
 		return
 	}
-	if !a.owns(f.Conversation, f.ID) {
+	if !a.authorized() || !a.owns(f.Conversation, f.ID, true) {
 		return
 	}
 	_, alias := a.currentAlias()
@@ -472,22 +507,59 @@ func (a *advisor) message(data []byte) {
 	a.srv.appendMessage(a.sock, e, f.Conversation)
 }
 
-func (a *advisor) end(id string) {
-	if !a.owns(id, "") {
+func (a *advisor) end(id string) { a.finish(id, chat.EndedByAdvisor) }
+
+// block ends a conversation and blocks its sender for a day. The sender's
+// address is never seen here: the visitor's socket, wherever it is,
+// stores the block when the ended entry reaches it.
+func (a *advisor) block(id string) { a.finish(id, chat.EndedBlocked) }
+
+func (a *advisor) finish(id, reason string) {
+	if !a.authorized() || !a.owns(id, "", false) {
 		return
 	}
 	ctx := a.sock.ctx
-	if _, _, _, err := a.srv.queue.Release(ctx, id); err != nil {
+	// Checked again in the same atomic step that ends it: it may have gone
+	// to someone else since owns looked.
+	ok, err := a.srv.queue.ReleaseBy(ctx, id, a.name)
+	if err != nil {
 		a.internal(err, id)
 		return
 	}
-	if _, err := a.srv.store.End(ctx, id, chat.EndedByAdvisor); err != nil && !errors.Is(err, chat.ErrEnded) {
+	if !ok {
+		a.sock.sendError("not_found", "not one of your open conversations", "", id)
+		return
+	}
+	if _, err := a.srv.store.End(ctx, id, reason); err != nil && !errors.Is(err, chat.ErrEnded) {
 		a.internal(err, id)
 		return
 	}
-	a.srv.metrics.ended.WithLabelValues(chat.EndedByAdvisor).Inc()
-	a.srv.log.Info("advisor ended a conversation", "advisor", a.name)
-	a.srv.audit(auditEnded, a.name, "conversation", id)
+	a.srv.metrics.ended.WithLabelValues(reason).Inc()
+
+	action := auditEnded
+	if reason == chat.EndedBlocked {
+		action = auditBlocked
+	}
+	a.srv.audit(action, a.name, "conversation", id)
+}
+
+// authorized checks, before anything the advisor does, that their session
+// is still valid and their account still exists: a socket opened with a
+// session that has since timed out, or by an account since removed from
+// the file, must not act.
+func (a *advisor) authorized() bool {
+	_, err := a.srv.sessions.get(a.sock.ctx, a.session)
+	if err == nil {
+		if _, ok := a.srv.accounts.Lookup(a.name); ok {
+			return true
+		}
+	} else if !errors.Is(err, errNoSession) {
+		a.internal(err, "")
+		return false
+	}
+	a.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
+	a.sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
+	return false
 }
 
 func (a *advisor) internal(err error, conv string) {

@@ -10,6 +10,7 @@ const (
 	auditAlias       = "alias"
 	auditAssigned    = "assigned"
 	auditEnded       = "ended"
+	auditBlocked     = "blocked"
 )
 
 // audit writes one structured line about an advisor's action to the log

@@ -138,7 +138,7 @@ func (s *Server) login(c *echo.Context) error {
 	}
 	ctx := r.Context()
 	form := parseLoginForm(r.PostForm)
-	addr := clientAddr(r)
+	addr := clientAddr(r, s.cfg.TrustedProxies)
 	lang := s.pages.language(r)
 
 	fail := func(reason string, attrs ...any) error {

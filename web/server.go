@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,16 @@ type Config struct {
 	// RequireTOTP refuses the login of an account without a TOTP secret
 	// (everywhere but the embedded demo mode).
 	RequireTOTP bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client, for rate limits and blocks (never stored or logged).
+	TrustedProxies []netip.Prefix
+	// BlockSecret keys the HMAC under which blocked senders are kept; all
+	// instances must share it for a block to hold on each. Empty: random,
+	// per process.
+	BlockSecret []byte
+	// StartsPerClient is how many conversations one client may start in a
+	// burst; one more is allowed every two minutes after it.
+	StartsPerClient int
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
@@ -79,6 +90,8 @@ type Server struct {
 	pages    *pages
 	sessions *sessions
 	guard    *loginGuard
+	starts   *startLimiter
+	blocks   *blocks
 	handler  http.Handler
 	secure   bool
 
@@ -121,6 +134,8 @@ func New(d Deps) (*Server, error) {
 	}
 	s.sessions = &sessions{rdb: d.Redis, prefix: d.Config.KeyPrefix + "sess:", idle: d.Config.SessionIdle, max: d.Config.SessionMax}
 	s.guard = newLoginGuard(d.Redis, d.Config.KeyPrefix)
+	s.starts = newStartLimiter(newClientKeyer(), d.Config.StartsPerClient)
+	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 
 	e := echo.New()
 	e.Logger = d.Log

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,12 +96,14 @@ func keyOf(secret []byte, addr string) string {
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-// clientAddr is the address a request comes from, for rate limits: the
-// host of RemoteAddr, and for IPv6 its /64 network, which one subscriber
-// usually has whole. Forwarding headers are not trusted, so behind a
-// reverse proxy every client has the proxy's address unless the proxy
-// passes the client's address through (e.g. the PROXY protocol).
-func clientAddr(r *http.Request) string {
+// clientAddr is the address a request comes from, for rate limits and
+// blocks: the host of RemoteAddr, and for IPv6 its /64 network, which one
+// subscriber usually has whole. When RemoteAddr is one of the trusted
+// proxies (ADVICECHAT_TRUSTED_PROXIES), X-Forwarded-For is read from the
+// right, skipping trusted hops: the first untrusted address is the client.
+// Without trusted proxies forwarding headers are ignored, since any client
+// could write them. The result is for keying only: never log or store it.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -110,11 +113,33 @@ func clientAddr(r *http.Request) string {
 		return host
 	}
 	ip = ip.Unmap()
+	if isTrusted(ip, trusted) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // a malformed hop: trust nothing left of it
+			}
+			ip = hop.Unmap()
+			if !isTrusted(ip, trusted) {
+				break
+			}
+		}
+	}
 	if ip.Is4() {
 		return ip.String()
 	}
 	p, _ := ip.WithZone("").Prefix(64)
 	return p.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Login throttling: failed logins are counted per account and per client in

@@ -88,7 +88,7 @@ func TestClientAddr(t *testing.T) {
 		{"", ""},
 	} {
 		r := &http.Request{RemoteAddr: tt.remote}
-		if got := clientAddr(r); got != tt.want {
+		if got := clientAddr(r, nil); got != tt.want {
 			t.Errorf("clientAddr(RemoteAddr %q) = %q, want %q", tt.remote, got, tt.want)
 		}
 	}

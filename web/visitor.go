@@ -42,6 +42,11 @@ type visitor struct {
 	limit   bucket
 	advisor string
 	last    stateFrame
+	// startKey and blockKeys stand for the client's address, which the
+	// socket does not keep: an HMAC for the start limit, and the block
+	// keys an advisor's block is stored under.
+	startKey  string
+	blockKeys [2]string
 	// replayUntil is the last seq stored when the socket attached: entries
 	// up to it are history being replayed, and the state comes from
 	// routing, not from them.
@@ -53,7 +58,9 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 	if err != nil || sock == nil {
 		return err
 	}
-	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate)}
+	addr := clientAddr(c.Request(), s.cfg.TrustedProxies)
+	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate),
+		startKey: s.starts.keyer.Key(addr), blockKeys: s.blocks.keys(addr)}
 	defer s.release(sock, s.queue.ChangedChannel())
 	v.run()
 	return nil
@@ -115,6 +122,19 @@ func (v *visitor) start(data []byte) {
 		f.Lang = defaultLanguage
 	}
 	ctx := v.sock.ctx
+	blocked, err := v.srv.blocks.blocked(ctx, v.blockKeys)
+	if err != nil {
+		v.internal(err)
+		return
+	}
+	if blocked {
+		v.sock.sendError("unavailable", "this chat cannot take a conversation from you now; in danger call 112", "", "")
+		return
+	}
+	if !v.srv.starts.allow(v.startKey) {
+		v.sock.sendError("rate_limited", "too many new conversations; wait a few minutes", "", "")
+		return
+	}
 	id, token := chat.NewID(), chat.NewToken()
 	conv := chat.Conversation{ID: id, Audience: f.Audience, Lang: f.Lang, Created: time.Now(), TokenHash: chat.HashToken(token)}
 	if err := v.srv.store.Create(ctx, conv); err != nil {
@@ -221,6 +241,12 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 		v.advisor = ""
 		v.refresh(ctx)
 	case chat.KindEnded:
+		if e.Reason == chat.EndedBlocked {
+			// Only this socket knows the sender's block keys.
+			if err := v.srv.blocks.block(ctx, v.blockKeys); err != nil && ctx.Err() == nil {
+				v.sock.log.Warn("store a block", "err", err)
+			}
+		}
 		v.setState(stateFrame{Type: "state", Status: routing.StatusEnded, Reason: e.Reason})
 		v.sock.close(websocket.StatusNormalClosure, "conversation ended")
 	}

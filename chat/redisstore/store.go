@@ -43,7 +43,18 @@ type Options struct {
 	Retention time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// AckReplicas, when above 0, makes every append wait (Redis WAIT)
+	// until that many replicas have it, at most AckTimeout, before it
+	// counts as stored: an acked message then survives a failover to one
+	// of them. Not for Redis Cluster.
+	AckReplicas int
+	AckTimeout  time.Duration
 }
+
+// ErrNotReplicated is returned by Append when the entry reached the
+// primary but not enough replicas in time. The sender should retry with
+// the same client id: the retry stores nothing new and waits again.
+var ErrNotReplicated = errors.New("entry not replicated in time")
 
 // Store keeps conversations in Redis.
 type Store struct {
@@ -61,6 +72,9 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = 10 * time.Minute
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = 500 * time.Millisecond
 	}
 	return &Store{rdb: rdb, opts: opts}
 }
@@ -121,10 +135,10 @@ func (s *Store) Get(ctx context.Context, id string) (chat.Conversation, error) {
 // Append stores one entry; see chat.Store.
 func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, error) {
 	now := s.opts.Now().UnixMilli()
-	res, err := appendScript.Run(ctx, s.rdb, s.Keys(e.Conversation),
+	res, err := s.runAppend(ctx, s.Keys(e.Conversation),
 		s.Channel(e.Conversation), string(e.Kind), e.From, e.ClientID, e.Text, e.Name, e.Reason,
 		now, int64(s.opts.IdleTTL/time.Second), int64(s.opts.Retention/time.Second), e.Conversation,
-	).Int64Slice()
+	)
 	if err != nil {
 		return chat.Entry{}, false, fmt.Errorf("append to conversation %s: %w", e.Conversation, err)
 	}
@@ -141,6 +155,30 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 	}
 	e.Seq, e.At = res[1], now
 	return e, false, nil
+}
+
+// runAppend runs the append script, and with AckReplicas the WAIT for
+// replicas after it. WAIT covers the writes of its own connection, so both
+// go in one pipeline; the script is sent whole there, because a replica
+// promoted in a failover has no script cache for EVALSHA.
+func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]int64, error) {
+	if s.opts.AckReplicas <= 0 {
+		return appendScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	}
+	pipe := s.rdb.Pipeline()
+	eval := pipe.Eval(ctx, appendLua, keys, args...)
+	wait := pipe.Do(ctx, "WAIT", s.opts.AckReplicas, s.opts.AckTimeout.Milliseconds())
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	res, err := eval.Int64Slice()
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := wait.Int64(); (res[0] == 1 || res[0] == 2) && n < int64(s.opts.AckReplicas) {
+		return nil, fmt.Errorf("%w: %d of %d replicas", ErrNotReplicated, n, s.opts.AckReplicas)
+	}
+	return res, nil
 }
 
 // End ends a conversation; see chat.Store.

@@ -68,6 +68,9 @@ func startApp(tb testing.TB, extra map[string]string) *app {
 		"ADVICECHAT_LOG_LEVEL":     "debug",
 		"ADVICECHAT_EXIT_URL":      "https://exit.example/",
 		"ADVICECHAT_ADVISOR_GRACE": "30s",
+		// Tests start many conversations from one address; the limit has
+		// its own test.
+		"ADVICECHAT_STARTS_PER_CLIENT": "1000",
 	}
 	for k, v := range extra {
 		env[k] = v

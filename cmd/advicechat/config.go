@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +28,11 @@ type config struct {
 	SessionMax      time.Duration
 	ShutdownTimeout time.Duration
 	StartTimeout    time.Duration
+	AckReplicas     int
+	AckTimeout      time.Duration
+	TrustedProxies  []netip.Prefix
+	BlockSecret     string
+	StartsPerClient int
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -102,6 +109,48 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ADVICECHAT_SESSION_MAX", &c.SessionMax, 12*time.Hour, time.Second)
 	dur("ADVICECHAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 10*time.Second, 0)
 	dur("ADVICECHAT_START_TIMEOUT", &c.StartTimeout, time.Minute, 100*time.Millisecond)
+
+	if v := strings.TrimSpace(getenv("ADVICECHAT_ACK_REPLICAS")); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil || n < 0 || n > 10:
+			fail("ADVICECHAT_ACK_REPLICAS", "%q is not a number of replicas from 0 to 10", v)
+		case n > 0 && strings.HasPrefix(c.RedisURL, "redis-cluster://"):
+			fail("ADVICECHAT_ACK_REPLICAS", "waiting for replicas is not supported on Redis Cluster")
+		default:
+			c.AckReplicas = n
+		}
+	}
+	dur("ADVICECHAT_ACK_TIMEOUT", &c.AckTimeout, 500*time.Millisecond, time.Millisecond)
+
+	if v := strings.TrimSpace(getenv("ADVICECHAT_TRUSTED_PROXIES")); v != "" {
+		for _, item := range strings.Split(v, ",") {
+			item = strings.TrimSpace(item)
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				a, aerr := netip.ParseAddr(item)
+				if aerr != nil {
+					fail("ADVICECHAT_TRUSTED_PROXIES", "%q is not an address or CIDR range", item)
+					continue
+				}
+				p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+	}
+	c.BlockSecret = getenv("ADVICECHAT_BLOCK_SECRET")
+	if c.BlockSecret != "" && len(c.BlockSecret) < 32 {
+		fail("ADVICECHAT_BLOCK_SECRET", "must be at least 32 characters (e.g. openssl rand -hex 32)")
+	}
+	c.StartsPerClient = 5
+	if v := strings.TrimSpace(getenv("ADVICECHAT_STARTS_PER_CLIENT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fail("ADVICECHAT_STARTS_PER_CLIENT", "%q is not a number from 1 to 1000", v)
+		} else {
+			c.StartsPerClient = n
+		}
+	}
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_LOG_LEVEL")); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -72,7 +72,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	store := redisstore.New(rdb, redisstore.Options{Prefix: cfg.KeyPrefix, Retention: cfg.Retention})
+	store := redisstore.New(rdb, redisstore.Options{
+		Prefix:      cfg.KeyPrefix,
+		Retention:   cfg.Retention,
+		AckReplicas: cfg.AckReplicas,
+		AckTimeout:  cfg.AckTimeout,
+	})
 	queue, err := routing.New(rdb, routing.Config{
 		Prefix:       cfg.KeyPrefix,
 		Queues:       queues,
@@ -92,16 +97,19 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	heartbeat := min(cfg.AdvisorGrace, cfg.VisitorGrace) / 4
 	srv, err := web.New(web.Deps{
 		Config: web.Config{
-			PublicOrigin: cfg.PublicOrigin,
-			ExitURL:      cfg.ExitURL,
-			Retention:    cfg.Retention,
-			KeyPrefix:    cfg.KeyPrefix,
-			Heartbeat:    heartbeat,
-			SessionIdle:  cfg.SessionIdle,
-			SessionMax:   cfg.SessionMax,
-			RequireTOTP:  !embedded,
-			StartTimeout: cfg.StartTimeout,
-			Version:      strconv.FormatInt(time.Now().Unix(), 36),
+			PublicOrigin:    cfg.PublicOrigin,
+			ExitURL:         cfg.ExitURL,
+			Retention:       cfg.Retention,
+			KeyPrefix:       cfg.KeyPrefix,
+			Heartbeat:       heartbeat,
+			SessionIdle:     cfg.SessionIdle,
+			SessionMax:      cfg.SessionMax,
+			RequireTOTP:     !embedded,
+			StartTimeout:    cfg.StartTimeout,
+			TrustedProxies:  cfg.TrustedProxies,
+			BlockSecret:     []byte(cfg.BlockSecret),
+			StartsPerClient: cfg.StartsPerClient,
+			Version:         strconv.FormatInt(time.Now().Unix(), 36),
 		},
 		Store:    store,
 		Hub:      hub,

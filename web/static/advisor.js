@@ -414,6 +414,13 @@ el.end.addEventListener('click', () => {
   else if (confirm(t['advisor.end.confirm_heading'])) endConversation(selected);
 });
 
+// Blocking ends the conversation and keeps its sender from starting a new
+// one for a day. A rare step, so the browser's own confirmation will do.
+$('block').addEventListener('click', () => {
+  if (!selected || selected.closed) return;
+  if (confirm(t['advisor.block.confirm'])) socket.send({ type: 'block', conversation: selected.id });
+});
+
 el.endDialog.addEventListener('close', () => {
   const c = conversations.get(el.endDialog.dataset.conversation);
   if (el.endDialog.returnValue === 'confirm' && c) endConversation(c);

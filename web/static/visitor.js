@@ -240,6 +240,7 @@ function onframe(f) {
     case 'error':
       if (f.id) transcript.fail(f.id, f.code);
       else if (f.code === 'not_found' || f.code === 'unauthorized') reset('visitor.resume_failed');
+      else if (!conversation && (f.code === 'rate_limited' || f.code === 'unavailable')) reset(`visitor.start.${f.code}`);
       else if (f.code === 'ended') finish(null);
       break;
   }

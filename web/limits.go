@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Abuse without identity. Two limits protect the advisors' time, and
+// neither keeps an address:
+//
+//   - startLimiter: new conversations per client, counted in this
+//     process's memory under a clientKeyer key (an HMAC with a secret that
+//     rotates every 10 minutes and never leaves memory). Each instance
+//     limits on its own.
+//   - blocks: an advisor can block the sender of a conversation for a day.
+//     The block is stored in Redis under an HMAC of the address with a key
+//     derived from a block secret and the date; the secret lives only in
+//     memory (ADVICECHAT_BLOCK_SECRET, shared by all instances so each can
+//     check every block, or a random one per process). Redis alone cannot
+//     turn a block back into an address: there is no key in it to try
+//     addresses with.
+
+// startRefill is how often a client may start one more conversation once
+// its burst is spent.
+const startRefill = 2 * time.Minute
+
+// startLimiter is a token bucket per client key.
+type startLimiter struct {
+	keyer *clientKeyer
+	burst int
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+func newStartLimiter(k *clientKeyer, burst int) *startLimiter {
+	if burst < 1 {
+		burst = 5
+	}
+	return &startLimiter{keyer: k, burst: burst, now: time.Now, buckets: map[string]*bucket{}}
+}
+
+// allow takes one start from the client with key; false means the client
+// started too many conversations lately.
+func (l *startLimiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	// Full buckets forget: drop those that refilled, so memory follows the
+	// number of recent clients.
+	if now.Sub(l.swept) > startRefill {
+		for k, b := range l.buckets {
+			if now.Sub(b.last) > time.Duration(l.burst)*startRefill {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		nb := newBucket(float64(l.burst), 1/startRefill.Seconds())
+		b = &nb
+		l.buckets[key] = b
+	}
+	return b.allow(now)
+}
+
+// blockDuration is how long a block lasts at most.
+const blockDuration = 24 * time.Hour
+
+// blocks stores and checks blocks of senders.
+type blocks struct {
+	rdb    redis.UniversalClient
+	prefix string
+	secret []byte
+	now    func() time.Time
+}
+
+func newBlocks(rdb redis.UniversalClient, prefix string, secret []byte) *blocks {
+	if len(secret) == 0 {
+		secret = newSecret()
+	}
+	// One hash tag: a check reads two keys in one command, also on Cluster.
+	return &blocks{rdb: rdb, prefix: prefix + "{block}:", secret: secret, now: time.Now}
+}
+
+// dayKey is the HMAC key of one UTC day.
+func (b *blocks) dayKey(t time.Time) []byte {
+	m := hmac.New(sha256.New, b.secret)
+	m.Write([]byte("block " + t.UTC().Format(time.DateOnly)))
+	return m.Sum(nil)
+}
+
+// keys returns the block keys of addr: today's, under which a new block is
+// stored, and yesterday's, so a block made before midnight still holds.
+func (b *blocks) keys(addr string) [2]string {
+	now := b.now()
+	return [2]string{keyOf(b.dayKey(now), addr), keyOf(b.dayKey(now.Add(-24*time.Hour)), addr)}
+}
+
+// block blocks the sender with these keys for blockDuration.
+func (b *blocks) block(ctx context.Context, keys [2]string) error {
+	if err := b.rdb.Set(ctx, b.prefix+keys[0], 1, blockDuration).Err(); err != nil {
+		return fmt.Errorf("store block: %w", err)
+	}
+	return nil
+}
+
+// blocked reports whether a sender with these keys is blocked.
+func (b *blocks) blocked(ctx context.Context, keys [2]string) (bool, error) {
+	n, err := b.rdb.Exists(ctx, b.prefix+keys[0], b.prefix+keys[1]).Result()
+	if err != nil {
+		return false, fmt.Errorf("check block: %w", err)
+	}
+	return n > 0, nil
+}
