@@ -74,7 +74,7 @@ func TestLocalesOwnFiles(t *testing.T) {
 // on a key the templates ask for that no locale has.
 func TestTemplatesUseKnownKeys(t *testing.T) {
 	keys := localeKeys(t)[locales.Reference]
-	for _, name := range []string{"visitor.html", "advisor.html", "login.html"} {
+	for _, name := range []string{"visitor.html", "advisor.html", "login.html", "privacy.html"} {
 		b, err := templateFS.ReadFile("templates/" + name)
 		if err != nil {
 			t.Fatal(err)

@@ -189,6 +189,10 @@ func (s *Server) visitorPage(c *echo.Context) error {
 	return s.pages.render(c, http.StatusOK, "visitor.html", s.pages.language(c.Request()), false)
 }
 
+func (s *Server) privacyPage(c *echo.Context) error {
+	return s.pages.render(c, http.StatusOK, "privacy.html", s.pages.language(c.Request()), false)
+}
+
 func staticHandler() echo.HandlerFunc {
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {

@@ -143,6 +143,7 @@ func New(d Deps) (*Server, error) {
 	e.Use(s.recoverer, s.requestLog, securityHeaders(s.secure))
 
 	e.GET("/", s.visitorPage)
+	e.GET("/privacy", s.privacyPage)
 	e.GET("/static/*", staticHandler())
 	e.GET("/ws/visitor", s.visitorSocket)
 	e.GET("/advisor", s.advisorPage)

@@ -18,6 +18,8 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 	}{
 		{"GET", "/", nil},
 		{"GET", "/?lang=en", nil},
+		{"GET", "/privacy", nil},
+		{"GET", "/privacy?lang=en", nil},
 		{"GET", "/advisor", nil},
 		{"POST", "/advisor/login", url.Values{"username": {"nobody"}, "password": {"wrong"}}},
 		{"POST", "/advisor/logout", url.Values{}},

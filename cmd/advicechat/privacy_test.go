@@ -153,3 +153,36 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 		t.Errorf("the Redis dump looks empty; the test does not read what it should:\n%s", redisDump)
 	}
 }
+
+// TestPrivacyPage: the privacy page states the configured retention and
+// says a block keeps a code for a day, in Dutch and English, and the
+// landing page links to it.
+func TestPrivacyPage(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_RETENTION": "15m"})
+	get := func(path string) string {
+		resp, err := http.Get(a.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := new(strings.Builder)
+		_, _ = ioCopy(b, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return b.String()
+	}
+	for lang, want := range map[string][]string{
+		"nl": {"15 minuten", "24 uur", "IP-adres"},
+		"en": {"15 minutes", "24 hours", "IP address"},
+	} {
+		page := get("/privacy?lang=" + lang)
+		for _, w := range want {
+			if !strings.Contains(page, w) {
+				t.Errorf("/privacy?lang=%s lacks %q", lang, w)
+			}
+		}
+		if !strings.Contains(get("/?lang="+lang), `href="/privacy?lang=`+lang+`"`) {
+			t.Errorf("landing page in %s does not link to the privacy page", lang)
+		}
+	}
+}
