@@ -290,19 +290,29 @@ func (c *advisorCmd) list(args []string) error {
 	return tw.Flush()
 }
 
-func (c *advisorCmd) passwd(args []string) error {
-	fs := c.flagSet("usage: advicechat advisor passwd [-password-stdin] USERNAME\n")
-	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters)", minPasswordLength))
+// existing parses a command's flags and its username argument and loads
+// the accounts file, which must have that account.
+func (c *advisorCmd) existing(fs *flag.FlagSet, args []string) (*accounts.File, string, error) {
 	username, err := c.parseUser(fs, args, true)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	f, err := accounts.Load(c.path)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	if _, ok := f.Find(username); !ok {
-		return fmt.Errorf("no account %q in %s", username, c.path)
+		return nil, "", fmt.Errorf("no account %q in %s", username, c.path)
+	}
+	return f, username, nil
+}
+
+func (c *advisorCmd) passwd(args []string) error {
+	fs := c.flagSet("usage: advicechat advisor passwd [-password-stdin] USERNAME\n")
+	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters)", minPasswordLength))
+	f, username, err := c.existing(fs, args)
+	if err != nil {
+		return err
 	}
 	password, generated, err := c.password(*fromStdin)
 	if err != nil {
@@ -330,16 +340,9 @@ func (c *advisorCmd) totp(args []string) error {
 		"Makes a new TOTP secret for the account, replacing any old one, and shows it\n" +
 		"as text, as an otpauth:// URL and as a QR code to scan with an authenticator app.\n")
 	pngPath := fs.String("png", "", "also write the QR code to this PNG `file` (mode 0600)")
-	username, err := c.parseUser(fs, args, true)
+	f, username, err := c.existing(fs, args)
 	if err != nil {
 		return err
-	}
-	f, err := accounts.Load(c.path)
-	if err != nil {
-		return err
-	}
-	if _, ok := f.Find(username); !ok {
-		return fmt.Errorf("no account %q in %s", username, c.path)
 	}
 	key, err := c.enrol(f, username, *pngPath)
 	if err != nil {
