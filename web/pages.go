@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/advicechat/advicechat/locales"
+	"github.com/advicechat/advicechat/routing"
 )
 
 var (
@@ -56,6 +57,14 @@ type page struct {
 	ExitURL    string
 	Version    string
 	LoginError bool
+
+	// The visitor page's opening state (see hours.go). Open and
+	// AdvisorsOnDuty are true on every other page.
+	Open           bool
+	NextOpen       string // when it opens again, in the page's language; "" if not within 14 days
+	ClosedNotice   string // the sentence that says so
+	Alternatives   routing.Alternatives
+	AdvisorsOnDuty bool
 }
 
 // pages renders the HTML pages in every language. All texts are localized
@@ -65,40 +74,24 @@ type pages struct {
 	langs   []string // supported, default first
 	matcher language.Matcher
 	texts   map[string]map[string]string
-	cfg     Config
+	// localizers render the few messages whose data changes per request.
+	localizers map[string]*i18n.Localizer
+	cfg        Config
 }
 
 // Messages loads every locale file and returns, per language, every
 // message localized with data. It is what the pages use and what the
 // locale tests check.
 func Messages(data map[string]any) (map[string]map[string]string, error) {
-	bundle := i18n.NewBundle(language.MustParse(locales.Reference))
-	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
-	files, err := fs.Glob(locales.FS, "*.json")
+	bundle, ids, tags, err := loadBundle()
 	if err != nil {
 		return nil, err
-	}
-	ids := map[string]bool{}
-	var tags []string
-	for _, f := range files {
-		b, err := fs.ReadFile(locales.FS, f)
-		if err != nil {
-			return nil, err
-		}
-		mf, err := bundle.ParseMessageFileBytes(b, f)
-		if err != nil {
-			return nil, fmt.Errorf("locale %s: %w", f, err)
-		}
-		for _, m := range mf.Messages {
-			ids[m.ID] = true
-		}
-		tags = append(tags, strings.TrimSuffix(path.Base(f), ".json"))
 	}
 	out := make(map[string]map[string]string, len(tags))
 	for _, tag := range tags {
 		loc := i18n.NewLocalizer(bundle, tag)
 		texts := make(map[string]string, len(ids))
-		for id := range ids {
+		for _, id := range ids {
 			s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 			if err != nil {
 				return nil, fmt.Errorf("locale %s: message %s: %w", tag, id, err)
@@ -110,10 +103,50 @@ func Messages(data map[string]any) (map[string]map[string]string, error) {
 	return out, nil
 }
 
+// loadBundle parses every locale file; it returns the message ids and the
+// language tags found.
+func loadBundle() (*i18n.Bundle, []string, []string, error) {
+	bundle := i18n.NewBundle(language.MustParse(locales.Reference))
+	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
+	files, err := fs.Glob(locales.FS, "*.json")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	seen := map[string]bool{}
+	var ids, tags []string
+	for _, f := range files {
+		b, err := fs.ReadFile(locales.FS, f)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		mf, err := bundle.ParseMessageFileBytes(b, f)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("locale %s: %w", f, err)
+		}
+		for _, m := range mf.Messages {
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				ids = append(ids, m.ID)
+			}
+		}
+		tags = append(tags, strings.TrimSuffix(path.Base(f), ".json"))
+	}
+	return bundle, ids, tags, nil
+}
+
 func newPages(cfg Config) (*pages, error) {
-	texts, err := Messages(map[string]any{"RetentionMinutes": int(cfg.Retention.Minutes())})
+	// Per-request values stay placeholders in the static texts.
+	texts, err := Messages(map[string]any{"RetentionMinutes": int(cfg.Retention.Minutes()), "When": "{when}"})
 	if err != nil {
 		return nil, err
+	}
+	bundle, _, _, err := loadBundle()
+	if err != nil {
+		return nil, err
+	}
+	localizers := make(map[string]*i18n.Localizer, len(texts))
+	for l := range texts {
+		localizers[l] = i18n.NewLocalizer(bundle, l)
 	}
 	langs := make([]string, 0, len(texts))
 	for l := range texts {
@@ -131,7 +164,7 @@ func newPages(cfg Config) (*pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	return &pages{tmpl: tmpl, langs: langs, matcher: language.NewMatcher(tags), texts: texts, cfg: cfg}, nil
+	return &pages{tmpl: tmpl, langs: langs, matcher: language.NewMatcher(tags), texts: texts, localizers: localizers, cfg: cfg}, nil
 }
 
 // language picks the page language: ?lang= when we speak it, else the
@@ -159,13 +192,21 @@ func parseAccept(h string) []language.Tag {
 func (p *pages) supports(lang string) bool { return p.texts[lang] != nil }
 
 func (p *pages) render(c *echo.Context, status int, name string, lang string, loginError bool) error {
+	data := p.data(lang)
+	data.LoginError = loginError
+	return p.write(c, status, name, data)
+}
+
+// data is the template data every page starts from.
+func (p *pages) data(lang string) page {
 	data := page{
-		Lang:       lang,
-		Dir:        "ltr",
-		T:          p.texts[lang],
-		ExitURL:    p.cfg.ExitURL,
-		Version:    p.cfg.Version,
-		LoginError: loginError,
+		Lang:           lang,
+		Dir:            "ltr",
+		T:              p.texts[lang],
+		ExitURL:        p.cfg.ExitURL,
+		Version:        p.cfg.Version,
+		Open:           true,
+		AdvisorsOnDuty: true,
 	}
 	if rtl[lang] {
 		data.Dir = "rtl"
@@ -177,16 +218,31 @@ func (p *pages) render(c *echo.Context, status int, name string, lang string, lo
 		}
 		data.Languages = append(data.Languages, langLink{Code: l, Name: name, Current: l == lang})
 	}
+	return data
+}
+
+func (p *pages) html(name string, data page) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
-	c.Response().Header().Set("Content-Language", lang)
-	return c.HTMLBlob(status, buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+func (p *pages) write(c *echo.Context, status int, name string, data page) error {
+	b, err := p.html(name, data)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Language", data.Lang)
+	return c.HTMLBlob(status, b)
 }
 
 func (s *Server) visitorPage(c *echo.Context) error {
-	return s.pages.render(c, http.StatusOK, "visitor.html", s.pages.language(c.Request()), false)
+	lang := s.pages.language(c.Request())
+	data := s.pages.data(lang)
+	s.hoursState(c.Request().Context(), &data)
+	return s.pages.write(c, http.StatusOK, "visitor.html", data)
 }
 
 func (s *Server) privacyPage(c *echo.Context) error {

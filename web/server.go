@@ -69,6 +69,7 @@ type Deps struct {
 	Store    chat.Store
 	Hub      *chat.Hub
 	Queue    *routing.Queue
+	Hours    *routing.Hours // nil: always open
 	Accounts *accounts.Store
 	Redis    redis.UniversalClient
 	Log      *slog.Logger
@@ -82,6 +83,8 @@ type Server struct {
 	store    chat.Store
 	hub      *chat.Hub
 	queue    *routing.Queue
+	hours    *routing.Hours
+	now      func() time.Time
 	accounts *accounts.Store
 	rdb      redis.UniversalClient
 	log      *slog.Logger
@@ -115,6 +118,8 @@ func New(d Deps) (*Server, error) {
 		store:    d.Store,
 		hub:      d.Hub,
 		queue:    d.Queue,
+		hours:    d.Hours,
+		now:      time.Now,
 		accounts: d.Accounts,
 		rdb:      d.Redis,
 		log:      d.Log,

@@ -121,6 +121,14 @@ func (v *visitor) start(data []byte) {
 	if !v.srv.pages.supports(f.Lang) {
 		f.Lang = defaultLanguage
 	}
+	if now := v.srv.now(); !v.srv.hours.Open(now) {
+		msg := "the chat is closed"
+		if at, ok := v.srv.hours.NextOpen(now); ok {
+			msg += "; it opens again at " + at.Format(time.RFC3339)
+		}
+		v.sock.sendError("closed", msg, "", "")
+		return
+	}
 	ctx := v.sock.ctx
 	blocked, err := v.srv.blocks.blocked(ctx, v.blockKeys)
 	if err != nil {

@@ -9,8 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The opening hours' time zone must load in the distroless image too,
+	// which has no zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/routing"
 )
 
 // config is everything the service reads from its environment.
@@ -33,6 +37,7 @@ type config struct {
 	TrustedProxies  []netip.Prefix
 	BlockSecret     string
 	StartsPerClient int
+	Hours           *routing.Hours // nil: always open
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -149,6 +154,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 			fail("ADVICECHAT_STARTS_PER_CLIENT", "%q is not a number from 1 to 1000", v)
 		} else {
 			c.StartsPerClient = n
+		}
+	}
+
+	if v := strings.TrimSpace(getenv("ADVICECHAT_HOURS")); v != "" {
+		h, err := routing.LoadHours(v)
+		if err != nil {
+			fail("ADVICECHAT_HOURS", "%v", err)
+		} else {
+			c.Hours = h
 		}
 	}
 

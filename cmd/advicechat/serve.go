@@ -114,6 +114,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		Store:    store,
 		Hub:      hub,
 		Queue:    queue,
+		Hours:    cfg.Hours,
 		Accounts: accts,
 		Redis:    rdb,
 		Log:      log,

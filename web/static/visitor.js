@@ -240,10 +240,19 @@ function onframe(f) {
     case 'error':
       if (f.id) transcript.fail(f.id, f.code);
       else if (f.code === 'not_found' || f.code === 'unauthorized') reset('visitor.resume_failed');
+      else if (!conversation && f.code === 'closed') closedNow();
       else if (!conversation && (f.code === 'rate_limited' || f.code === 'unavailable')) reset(`visitor.start.${f.code}`);
       else if (f.code === 'ended') finish(null);
       break;
   }
+}
+
+// closedNow handles a start refused because the chat closed after the page
+// was loaded: the server renders the closed notice with the next opening
+// time and the other ways to get help, so load the page again.
+function closedNow() {
+  reset(null);
+  location.reload();
 }
 
 // accepted runs once per connection when the server has taken our start or
@@ -289,6 +298,7 @@ document.addEventListener('visibilitychange', () => {
 
 el.startForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
+  if ($('start').disabled) return; // closed: the page says when it opens
   const choice = el.startForm.querySelector('input[name=audience]:checked');
   el.audienceError.hidden = !!choice;
   if (!choice) {
