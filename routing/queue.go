@@ -234,20 +234,21 @@ func (q *Queue) SetAlias(ctx context.Context, name, alias string) error {
 // (waiting or active) and its advisor; ok is false if it had ended already
 // or was unknown.
 func (q *Queue) Release(ctx context.Context, id string) (was, advisor string, ok bool, err error) {
-	return q.release(ctx, id, "")
+	return q.release(ctx, id, "", "")
 }
 
 // ReleaseBy ends a conversation for routing only if advisor holds it: the
 // check and the end are one atomic step, so an advisor cannot end a
-// conversation that has just gone to someone else.
-func (q *Queue) ReleaseBy(ctx context.Context, id, advisor string) (ok bool, err error) {
-	_, _, ok, err = q.release(ctx, id, advisor)
+// conversation that has just gone to someone else. The reason is kept
+// with it (ConversationState.Reason).
+func (q *Queue) ReleaseBy(ctx context.Context, id, advisor, reason string) (ok bool, err error) {
+	_, _, ok, err = q.release(ctx, id, advisor, reason)
 	return ok, err
 }
 
-func (q *Queue) release(ctx context.Context, id, expected string) (was, advisor string, ok bool, err error) {
+func (q *Queue) release(ctx context.Context, id, expected, reason string) (was, advisor string, ok bool, err error) {
 	res, err := releaseScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, seconds(q.cfg.Retention), expected)...).StringSlice()
+		q.args(id, seconds(q.cfg.Retention), expected, reason)...).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", "", false, fmt.Errorf("release %s: %w", id, err)
 	}
@@ -338,7 +339,8 @@ type ConversationState struct {
 	Audience string
 	Lang     string
 	Advisor  string
-	Position int // 1 is next; waiting only
+	Position int    // 1 is next; waiting only
+	Reason   string // ended: why, when the one who ended it said
 	Enqueued time.Time
 	Assigned time.Time
 }
@@ -349,7 +351,7 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	pipe := q.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg")
+		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg", "why")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("conversation states: %w", err)
@@ -367,7 +369,7 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 			}
 			return time.UnixMilli(n)
 		}
-		out[i] = ConversationState{ID: id, Status: str(0), Queue: str(1), Audience: str(2), Lang: str(3), Advisor: str(4), Enqueued: ms(5), Assigned: ms(6)}
+		out[i] = ConversationState{ID: id, Status: str(0), Queue: str(1), Audience: str(2), Lang: str(3), Advisor: str(4), Enqueued: ms(5), Assigned: ms(6), Reason: str(7)}
 		if out[i].Status == StatusWaiting {
 			ranks[i] = pipe.ZRank(ctx, q.queueKey(out[i].Queue), id)
 		}

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -54,29 +55,38 @@ func TestAssignAliasFallsBackToName(t *testing.T) {
 
 // TestSweepAfterOutage: when nobody swept for a while (Redis was away),
 // nobody could heartbeat either; the first sweep after it must not take
-// connected advisors off duty. Without the gap, the same deadline fires.
+// connected advisors off duty. Without the gap, the same deadline fires;
+// and a jump of one clock alone (Redis's or the instance's) is not an
+// outage either.
 func TestSweepAfterOutage(t *testing.T) {
-	for _, outage := range []bool{false, true} {
+	tests := []struct {
+		name            string
+		redisGap, myGap time.Duration // how long ago the last sweep was, on each clock
+		wantOnDuty      bool
+	}{
+		{"no gap", 0, 0, false},
+		{"an outage", time.Minute, time.Minute, true},
+		{"Redis's clock jumped", time.Hour, 0, false},
+		{"the instance's clock jumped", 0, time.Hour, false},
+	}
+	for _, tt := range tests {
 		ctx := context.Background()
 		q, r, clk := mustQueue(t, Config{AdvisorGrace: 10 * time.Second})
 		mustOnDuty(t, q, Advisor{Name: "ann", Capacity: 1, Audiences: []string{"public"}})
 		mustSweep(t, q) // records when the last sweep ran
 		clk.Set(at(11 * time.Second))
-		if outage {
-			// The last sweep was a minute ago by Redis's clock.
+		if tt.redisGap > 0 || tt.myGap > 0 {
 			tm := r.Client.Time(ctx).Val()
-			r.Client.Set(ctx, q.p+"swept", tm.Add(-time.Minute).UnixMilli(), 0)
+			last := fmt.Sprintf("%d %d", tm.Add(-tt.redisGap).UnixMilli(), clk.Now().Add(-tt.myGap).UnixMilli())
+			r.Client.Set(ctx, q.p+"swept", last, 0)
 		}
 		res := mustSweep(t, q)
 		st, err := q.AdvisorStatus(ctx, "ann")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if outage && !st.Duty {
-			t.Errorf("after an outage: advisor taken off duty by the first sweep (%+v)", res)
-		}
-		if !outage && st.Duty {
-			t.Errorf("without an outage: advisor past the grace still on duty")
+		if st.Duty != tt.wantOnDuty {
+			t.Errorf("%s: advisor past the grace on duty = %v, want %v (%+v)", tt.name, st.Duty, tt.wantOnDuty, res)
 		}
 	}
 }
@@ -93,16 +103,19 @@ func TestReleaseBy(t *testing.T) {
 	if holder == "ann" {
 		other = "bob"
 	}
-	if ok, err := q.ReleaseBy(ctx, "c1", other); ok || err != nil {
+	if ok, err := q.ReleaseBy(ctx, "c1", other, "advisor"); ok || err != nil {
 		t.Fatalf("ReleaseBy(c1, %s) = %v, %v; want refused: %s holds it", other, ok, err, holder)
 	}
 	if st := mustState(t, q, "c1"); st.Status != StatusActive || st.Advisor != holder {
 		t.Fatalf("after a refused release: %+v, want still active with %s", st, holder)
 	}
-	if ok, err := q.ReleaseBy(ctx, "c1", holder); !ok || err != nil {
+	if ok, err := q.ReleaseBy(ctx, "c1", holder, "blocked"); !ok || err != nil {
 		t.Fatalf("ReleaseBy(c1, %s) = %v, %v; want ok", holder, ok, err)
 	}
-	if ok, _ := q.ReleaseBy(ctx, "c1", holder); ok {
+	if st := mustState(t, q, "c1"); st.Status != StatusEnded || st.Reason != "blocked" {
+		t.Errorf("after ReleaseBy: %+v, want ended with reason blocked", st)
+	}
+	if ok, _ := q.ReleaseBy(ctx, "c1", holder, "advisor"); ok {
 		t.Fatal("ReleaseBy of an ended conversation succeeded")
 	}
 }

@@ -82,6 +82,7 @@ type dutyFrame struct {
 func (a *advisor) run() {
 	ctx := a.sock.ctx
 	// A reconnect within the grace period keeps the advisor on duty.
+	a.sock.setSession(a.session)
 	a.sock.setPresence(a.name)
 	if err := a.srv.queue.TouchAdvisors(ctx, a.name); err != nil {
 		a.internal(err, "")
@@ -287,6 +288,12 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 	if err != nil || st.Status != routing.StatusActive || st.Advisor != a.name {
 		return // stale event: it has moved on since
 	}
+	if ok, err := a.srv.advisorStillValid(ctx, a.name, a.session); err == nil && !ok {
+		// Not one more conversation on a socket whose session has ended.
+		a.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
+		a.sock.close(websocket.StatusPolicyViolation, "session ended")
+		return
+	}
 	var f assignedFrame
 	f.Type = "assigned"
 	f.Conversation.ID, f.Conversation.Audience, f.Conversation.Lang = id, st.Audience, st.Lang
@@ -413,7 +420,7 @@ func (a *advisor) refreshQueue(ctx context.Context) {
 }
 
 func (a *advisor) duty(on bool) {
-	if !a.authorized() {
+	if !a.authorized("", "") {
 		return
 	}
 	ctx := a.sock.ctx
@@ -442,7 +449,7 @@ func (a *advisor) duty(on bool) {
 }
 
 func (a *advisor) setAlias(name string) {
-	if !a.authorized() {
+	if !a.authorized("", "") {
 		return
 	}
 	alias, err := chat.CleanDisplayName(name)
@@ -471,7 +478,7 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 	}
 	st, err := a.srv.queue.State(a.sock.ctx, id)
 	if err != nil {
-		a.internal(err, id)
+		a.internalFor(err, clientID, id)
 		return false
 	}
 	if ended && st.Status == routing.StatusEnded && st.Advisor == a.name {
@@ -499,7 +506,7 @@ func (a *advisor) message(data []byte) {
 		a.sock.sendError(code, msg, f.ID, f.Conversation)
 		return
 	}
-	if !a.authorized() || !a.owns(f.Conversation, f.ID, true) {
+	if !a.authorized(f.ID, f.Conversation) || !a.owns(f.Conversation, f.ID, true) {
 		return
 	}
 	_, alias := a.currentAlias()
@@ -515,13 +522,13 @@ func (a *advisor) end(id string) { a.finish(id, chat.EndedByAdvisor) }
 func (a *advisor) block(id string) { a.finish(id, chat.EndedBlocked) }
 
 func (a *advisor) finish(id, reason string) {
-	if !a.authorized() || !a.owns(id, "", false) {
+	if !a.authorized("", id) || !a.owns(id, "", false) {
 		return
 	}
 	ctx := a.sock.ctx
 	// Checked again in the same atomic step that ends it: it may have gone
 	// to someone else since owns looked.
-	ok, err := a.srv.queue.ReleaseBy(ctx, id, a.name)
+	ok, err := a.srv.queue.ReleaseBy(ctx, id, a.name, reason)
 	if err != nil {
 		a.internal(err, id)
 		return
@@ -546,15 +553,16 @@ func (a *advisor) finish(id, reason string) {
 // authorized checks, before anything the advisor does, that their session
 // is still valid and their account still exists: a socket opened with a
 // session that has since timed out, or by an account since removed from
-// the file, must not act.
-func (a *advisor) authorized() bool {
+// the file, must not act. clientID and conv name the message or
+// conversation the request is about, for the error if the check fails.
+func (a *advisor) authorized(clientID, conv string) bool {
 	_, err := a.srv.sessions.get(a.sock.ctx, a.session)
 	if err == nil {
 		if _, ok := a.srv.accounts.Lookup(a.name); ok {
 			return true
 		}
 	} else if !errors.Is(err, errNoSession) {
-		a.internal(err, "")
+		a.internalFor(err, clientID, conv)
 		return false
 	}
 	a.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
@@ -562,9 +570,15 @@ func (a *advisor) authorized() bool {
 	return false
 }
 
-func (a *advisor) internal(err error, conv string) {
+func (a *advisor) internal(err error, conv string) { a.internalFor(err, "", conv) }
+
+// internalFor reports a failed request. A failed message must name its
+// client id (and conversation), as the protocol says: the page retries
+// that message with the same id; without the id it cannot tell which
+// message failed and leaves it pending on a socket that stays open.
+func (a *advisor) internalFor(err error, clientID, conv string) {
 	if a.sock.ctx.Err() == nil {
 		a.sock.log.Error("advisor request failed", "err", err)
 	}
-	a.sock.sendError("internal", "internal error; retry", "", conv)
+	a.sock.sendError("internal", "internal error; retry", clientID, conv)
 }

@@ -51,6 +51,9 @@ func newStartLimiter(k *clientKeyer, burst int) *startLimiter {
 // allow takes one start from the client with key; false means the client
 // started too many conversations lately.
 func (l *startLimiter) allow(key string) bool {
+	if key == "" {
+		return true // a client nobody could name
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -99,24 +102,51 @@ func (b *blocks) dayKey(t time.Time) []byte {
 	return m.Sum(nil)
 }
 
-// keys returns the block keys of addr: today's, under which a new block is
-// stored, and yesterday's, so a block made before midnight still holds.
-func (b *blocks) keys(addr string) [2]string {
+// senderKeys are a sender's block keys by UTC date. A socket derives them
+// when it connects, for the day before, that day and the day after, and
+// keeps only them, never the address.
+type senderKeys map[string]string
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// keys returns addr's block keys around now.
+func (b *blocks) keys(addr string) senderKeys {
 	now := b.now()
-	return [2]string{keyOf(b.dayKey(now), addr), keyOf(b.dayKey(now.Add(-24*time.Hour)), addr)}
+	k := senderKeys{}
+	for _, d := range []time.Duration{-24 * time.Hour, 0, 24 * time.Hour} {
+		t := now.Add(d)
+		k[day(t)] = keyOf(b.dayKey(t), addr)
+	}
+	return k
 }
 
-// block blocks the sender with these keys for blockDuration.
-func (b *blocks) block(ctx context.Context, keys [2]string) error {
-	if err := b.rdb.Set(ctx, b.prefix+keys[0], 1, blockDuration).Err(); err != nil {
+// block blocks the sender with these keys for blockDuration, under
+// today's key. A sender nobody could name (no keys) cannot be blocked.
+func (b *blocks) block(ctx context.Context, keys senderKeys) error {
+	k, ok := keys[day(b.now())]
+	if !ok {
+		return nil
+	}
+	if err := b.rdb.Set(ctx, b.prefix+k, 1, blockDuration).Err(); err != nil {
 		return fmt.Errorf("store block: %w", err)
 	}
 	return nil
 }
 
-// blocked reports whether a sender with these keys is blocked.
-func (b *blocks) blocked(ctx context.Context, keys [2]string) (bool, error) {
-	n, err := b.rdb.Exists(ctx, b.prefix+keys[0], b.prefix+keys[1]).Result()
+// blocked reports whether a sender with these keys is blocked: under
+// today's key, or yesterday's for a block made before midnight.
+func (b *blocks) blocked(ctx context.Context, keys senderKeys) (bool, error) {
+	now := b.now()
+	var names []string
+	for _, t := range []time.Time{now, now.Add(-24 * time.Hour)} {
+		if k, ok := keys[day(t)]; ok {
+			names = append(names, b.prefix+k)
+		}
+	}
+	if len(names) == 0 {
+		return false, nil
+	}
+	n, err := b.rdb.Exists(ctx, names...).Result()
 	if err != nil {
 		return false, fmt.Errorf("check block: %w", err)
 	}

@@ -201,17 +201,34 @@ func (s *Server) Run(ctx context.Context) {
 
 func (s *Server) heartbeat(ctx context.Context) {
 	var convs, names []string
+	var advisors []*socket
 	s.mu.Lock()
 	for sock := range s.sockets {
 		if c := sock.presence(); c != "" {
 			if sock.role == roleVisitor {
 				convs = append(convs, c)
 			} else {
-				names = append(names, c)
+				advisors = append(advisors, sock)
 			}
 		}
 	}
 	s.mu.Unlock()
+	// An advisor whose session ended (absolute timeout, logout elsewhere)
+	// or whose account was removed must stop reading along: close the
+	// socket, and stop keeping the advisor on duty.
+	for _, sock := range advisors {
+		ok, err := s.advisorStillValid(ctx, sock.presence(), sock.sessionID())
+		if err != nil {
+			names = append(names, sock.presence()) // Redis trouble is no reason to drop an advisor
+			continue
+		}
+		if !ok {
+			sock.sendError("unauthorized", "your session has ended; log in again", "", "")
+			sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
+			continue
+		}
+		names = append(names, sock.presence())
+	}
 	if err := s.queue.TouchVisitors(ctx, convs...); err != nil && ctx.Err() == nil {
 		s.log.Warn("visitor heartbeat failed", "err", err)
 	}
@@ -340,6 +357,17 @@ func (s *Server) Hooks() routing.Hooks {
 			}
 		},
 	}
+}
+
+// advisorStillValid reports whether an advisor's session is still good
+// and their account still exists.
+func (s *Server) advisorStillValid(ctx context.Context, name, session string) (bool, error) {
+	ok, err := s.sessions.valid(ctx, session)
+	if err != nil || !ok {
+		return false, err
+	}
+	_, ok = s.accounts.Lookup(name)
+	return ok, nil
 }
 
 func (s *Server) appendRequeued(ctx context.Context, id, reason string) {

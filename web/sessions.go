@@ -70,6 +70,20 @@ func (s *sessions) get(ctx context.Context, id string) (string, error) {
 	return m["user"], nil
 }
 
+// valid reports whether a session is still good, without extending its
+// idle timeout (a heartbeat is not the advisor doing something).
+func (s *sessions) valid(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	m, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
+	if err != nil {
+		return false, fmt.Errorf("read session: %w", err)
+	}
+	created, _ := strconv.ParseInt(m["created"], 10, 64)
+	return m["user"] != "" && time.Since(time.UnixMilli(created)) <= s.max, nil
+}
+
 // end ends a session.
 func (s *sessions) end(ctx context.Context, id string) error {
 	if id == "" {

@@ -74,6 +74,7 @@ type socket struct {
 	mu       sync.Mutex
 	channels map[string]string
 	present  string
+	session  string // an advisor socket's session id
 
 	// Writer-owned state.
 	cursors map[string]int64
@@ -428,6 +429,19 @@ func (s *socket) expectStart() (started func()) {
 		s.closeAfter(websocket.StatusPolicyViolation, "no start frame")
 	})
 	return func() { t.Stop() }
+}
+
+// setSession records the session an advisor socket was opened with.
+func (s *socket) setSession(id string) {
+	s.mu.Lock()
+	s.session = id
+	s.mu.Unlock()
+}
+
+func (s *socket) sessionID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.session
 }
 
 // setPresence records whom the socket keeps present in routing: the

@@ -114,23 +114,45 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	}
 	ip = ip.Unmap()
 	if isTrusted(ip, trusted) {
+		// Through a trusted proxy: the client is the first untrusted hop
+		// from the right. A proxy that names no usable client gives ""
+		// (no key) rather than its own address, which every visitor
+		// behind it shares: one block would shut them all out.
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		client := netip.Addr{}
 		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
+			hop, ok := parseHop(hops[i])
+			if !ok {
 				break // a malformed hop: trust nothing left of it
 			}
-			ip = hop.Unmap()
-			if !isTrusted(ip, trusted) {
+			if !isTrusted(hop, trusted) {
+				client = hop
 				break
 			}
 		}
+		if !client.IsValid() {
+			return ""
+		}
+		ip = client
 	}
 	if ip.Is4() {
 		return ip.String()
 	}
 	p, _ := ip.WithZone("").Prefix(64)
 	return p.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with
+// a port as some proxies write it (203.0.113.5:41234, [2001:db8::1]:443).
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
@@ -192,9 +214,12 @@ func (t *loginThrottle) clientKey(key string) string { return t.prefix + "client
 // throttled says which limit, if any, username or addr has reached:
 // "account", "client" or "".
 func (t *loginThrottle) throttled(ctx context.Context, username, addr string) (string, error) {
-	keys := []string{t.accountKey(username), t.clientKey(t.keys.Key(addr))}
-	if prev := t.keys.Previous(addr); prev != "" {
-		keys = append(keys, t.clientKey(prev))
+	keys := []string{t.accountKey(username)}
+	if addr != "" { // "" is a client a trusted proxy did not name
+		keys = append(keys, t.clientKey(t.keys.Key(addr)))
+		if prev := t.keys.Previous(addr); prev != "" {
+			keys = append(keys, t.clientKey(prev))
+		}
 	}
 	cmds := make([]*redis.StringCmd, len(keys))
 	// A pipeline, not MGET: on a cluster the keys are in different slots.
@@ -227,7 +252,11 @@ func (t *loginThrottle) throttled(ctx context.Context, username, addr string) (s
 // failed counts a failed login against the account and the client.
 func (t *loginThrottle) failed(ctx context.Context, username, addr string) error {
 	ms := strconv.FormatInt(t.window.Milliseconds(), 10)
-	for _, k := range []string{t.accountKey(username), t.clientKey(t.keys.Key(addr))} {
+	keys := []string{t.accountKey(username)}
+	if addr != "" {
+		keys = append(keys, t.clientKey(t.keys.Key(addr)))
+	}
+	for _, k := range keys {
 		if err := incrScript.Run(ctx, t.rdb, []string{k}, ms).Err(); err != nil {
 			return fmt.Errorf("count login failure: %w", err)
 		}

@@ -46,7 +46,7 @@ type visitor struct {
 	// socket does not keep: an HMAC for the start limit, and the block
 	// keys an advisor's block is stored under.
 	startKey  string
-	blockKeys [2]string
+	blockKeys senderKeys
 	// replayUntil is the last seq stored when the socket attached: entries
 	// up to it are history being replayed, and the state comes from
 	// routing, not from them.
@@ -58,9 +58,12 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 	if err != nil || sock == nil {
 		return err
 	}
-	addr := clientAddr(c.Request(), s.cfg.TrustedProxies)
-	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate),
-		startKey: s.starts.keyer.Key(addr), blockKeys: s.blocks.keys(addr)}
+	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate)}
+	// A client a trusted proxy did not name gets no keys: it is neither
+	// limited nor blockable, rather than sharing the proxy's keys.
+	if addr := clientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
+		v.startKey, v.blockKeys = s.starts.keyer.Key(addr), s.blocks.keys(addr)
+	}
 	defer s.release(sock, s.queue.ChangedChannel())
 	v.run()
 	return nil
@@ -250,10 +253,14 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 		v.refresh(ctx)
 	case chat.KindEnded:
 		if e.Reason == chat.EndedBlocked {
-			// Only this socket knows the sender's block keys.
-			if err := v.srv.blocks.block(ctx, v.blockKeys); err != nil && ctx.Err() == nil {
+			// Only this socket knows the sender's block keys. Stored even
+			// if the socket is closing: the block must not hang on the
+			// visitor staying to read it.
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := v.srv.blocks.block(bctx, v.blockKeys); err != nil {
 				v.sock.log.Warn("store a block", "err", err)
 			}
+			cancel()
 		}
 		v.setState(stateFrame{Type: "state", Status: routing.StatusEnded, Reason: e.Reason})
 		v.sock.close(websocket.StatusNormalClosure, "conversation ended")
@@ -277,9 +284,14 @@ func (v *visitor) refresh(ctx context.Context) {
 	case routing.StatusWaiting:
 		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position})
 	case routing.StatusEnded, "":
-		// Routing let go of it, but the conversation never got its end
-		// (an instance died between the two): end it now.
-		_, err := v.srv.store.End(ctx, v.conv, chat.EndedAbandoned)
+		// Routing let go of it, but the conversation has not got its end
+		// (an instance died between the two, or the one ending it is
+		// about to write it): end it, for the reason routing kept.
+		reason := st.Reason
+		if reason == "" {
+			reason = chat.EndedAbandoned
+		}
+		_, err := v.srv.store.End(ctx, v.conv, reason)
 		if err != nil && !errors.Is(err, chat.ErrEnded) && !errors.Is(err, chat.ErrNotFound) && ctx.Err() == nil {
 			v.sock.log.Warn("end a conversation routing released", "err", err)
 		}
@@ -335,6 +347,9 @@ func (v *visitor) end() {
 	case errors.Is(err, chat.ErrEnded), errors.Is(err, chat.ErrNotFound):
 		v.sock.send(stateFrame{Type: "state", Status: routing.StatusEnded})
 		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
+	case errors.Is(err, redisstore.ErrNotReplicated):
+		// Stored and announced, only not on a replica yet: the end stands,
+		// so routing must let go too.
 	case err != nil:
 		v.internal(err)
 		return

@@ -13,8 +13,7 @@ import (
 
 // TestAckWaitsForReplicas: with AckReplicas set, an entry that no replica
 // has is not acknowledged, and retrying it with the same client id stores
-// nothing new. (The fault test of a Sentinel failover runs the happy path
-// with a real replica.)
+// nothing new.
 func TestAckWaitsForReplicas(t *testing.T) {
 	r := redistest.New(t)
 	if r.Mini != nil {

@@ -42,6 +42,11 @@ type config struct {
 	LogFormat       string
 }
 
+func isCluster(raw string) bool {
+	opts, err := redisstore.ParseURL(raw)
+	return err == nil && opts.IsClusterMode
+}
+
 // loadConfig reads and checks the ADVICECHAT_* variables. An error names
 // the variable.
 func loadConfig(getenv func(string) string) (config, error) {
@@ -120,13 +125,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		switch {
 		case err != nil || n < 0 || n > 10:
 			fail("ADVICECHAT_ACK_REPLICAS", "%q is not a number of replicas from 0 to 10", v)
-		case n > 0 && strings.HasPrefix(c.RedisURL, "redis-cluster://"):
+		case n > 0 && c.RedisURL == "":
+			fail("ADVICECHAT_ACK_REPLICAS", "the embedded Redis has no replicas; set ADVICECHAT_REDIS_URL")
+		case n > 0 && isCluster(c.RedisURL):
 			fail("ADVICECHAT_ACK_REPLICAS", "waiting for replicas is not supported on Redis Cluster")
 		default:
 			c.AckReplicas = n
 		}
 	}
 	dur("ADVICECHAT_ACK_TIMEOUT", &c.AckTimeout, 500*time.Millisecond, time.Millisecond)
+	if c.AckTimeout > 2*time.Second {
+		// The Redis client gives up reading after 3 s.
+		fail("ADVICECHAT_ACK_TIMEOUT", "%s is longer than 2s", c.AckTimeout)
+	}
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_TRUSTED_PROXIES")); v != "" {
 		for _, item := range strings.Split(v, ",") {

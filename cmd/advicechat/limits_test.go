@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/advicechat/advicechat/routing"
 )
 
 // from is a visitor's handshake as it arrives through a reverse proxy
@@ -93,5 +96,45 @@ func TestBlockSender(t *testing.T) {
 	}
 	if !strings.Contains(logs, "action=blocked") {
 		t.Error("no audit line for the block")
+	}
+}
+
+// TestRepairedEndKeepsTheReason: when routing has ended a conversation for
+// a block but the conversation's end is not stored yet, the visitor's
+// socket writes the end for the same reason, so the block still holds.
+func TestRepairedEndKeepsTheReason(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_TRUSTED_PROXIES": "127.0.0.0/8"})
+	adv, _ := onDutyAdvisor(t, a, "sem")
+	const abuser = "203.0.113.77"
+	v := a.from(t, abuser)
+	tryStart(v)
+	conv := adv.expectType("assigned").obj("conversation").str("id")
+	v.expect("active", isState("active"))
+
+	// The advisor's block got as far as routing, no further.
+	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: queues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := q.ReleaseBy(context.Background(), conv, "sem", "blocked"); !ok || err != nil {
+		t.Fatalf("ReleaseBy = %v, %v", ok, err)
+	}
+	e := v.expect("ended entry", isEntry(conv, "ended"))
+	if e.str("reason") != "blocked" {
+		t.Errorf("repaired end has reason %q, want blocked", e.str("reason"))
+	}
+	if f := tryStart(a.from(t, abuser)); f.str("code") != "unavailable" {
+		t.Errorf("start after a repaired block: %v, want error unavailable", f)
+	}
+}
+
+// TestExpiredSessionClosesSocket: an advisor socket whose session reaches
+// its absolute timeout is closed by the server, without the advisor doing
+// anything.
+func TestExpiredSessionClosesSocket(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_SESSION_MAX": "2s", "ADVICECHAT_ADVISOR_GRACE": "2s"})
+	adv, _ := onDutyAdvisor(t, a, "tess")
+	if code := adv.expectClose(); code != 1008 {
+		t.Errorf("socket of an expired session closed with %d, want 1008", code)
 	}
 }

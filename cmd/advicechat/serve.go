@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,11 +189,16 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-// redactURL drops the password from a Redis URL for printing.
+// redactURL names the servers of a Redis URL for printing, without any
+// password.
 func redactURL(raw string) string {
 	opts, err := redisstore.ParseURL(raw)
-	if err != nil || opts.Password == "" {
-		return raw
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return "(password hidden) " + fmt.Sprint(opts.Addrs)
+	s := strings.Join(opts.Addrs, ",")
+	if opts.MasterName != "" {
+		s += " master " + opts.MasterName
+	}
+	return s
 }

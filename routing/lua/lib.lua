@@ -42,7 +42,7 @@ end
 -- Ends a conversation for routing: it leaves its queue or its advisor.
 -- Returns its state before ('waiting' or 'active') and its advisor, or nil
 -- if it was unknown or had ended already.
-local function end_conversation(id, retention)
+local function end_conversation(id, retention, reason)
   local c = redis.call('HMGET', conv_key(id), 'st', 'q', 'adv')
   if not c[1] or c[1] == 'ended' then
     return nil
@@ -54,7 +54,7 @@ local function end_conversation(id, retention)
     redis.call('SREM', convs_key(c[3]), id)
     tell_advisor(c[3], 'unassigned', id, 'ended')
   end
-  redis.call('HSET', conv_key(id), 'st', 'ended', 'ended', NOW)
+  redis.call('HSET', conv_key(id), 'st', 'ended', 'ended', NOW, 'why', reason or '')
   redis.call('EXPIRE', conv_key(id), retention)
   redis.call('ZREM', P .. 'vseen', id)
   return {c[1], c[3] or ''}

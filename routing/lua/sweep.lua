@@ -11,14 +11,25 @@ local requeued, abandoned = {}, {}
 
 -- Time nobody swept (Redis unreachable, every instance down) was time in
 -- which nobody could heartbeat either: it must not count against anyone.
--- Measured with Redis's own clock, so instances' clock skew cannot fake a
--- gap.
+-- The gap is measured on both Redis's clock and the sweeping instance's,
+-- and the smaller counts: skew between instances cannot fake a gap on
+-- Redis's clock, and a step of one clock alone is not an outage.
 local t = redis.call('TIME')
 local rnow = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local last = tonumber(redis.call('GET', P .. 'swept'))
-redis.call('SET', P .. 'swept', rnow)
-if last and rnow - last > tonumber(ARGV[6]) then
-  local gap = rnow - last
+local prev = redis.call('GET', P .. 'swept')
+redis.call('SET', P .. 'swept', rnow .. ' ' .. NOW)
+local lastR, lastN
+if prev then
+  local sp = string.find(prev, ' ', 1, true)
+  if sp then
+    lastR, lastN = tonumber(string.sub(prev, 1, sp - 1)), tonumber(string.sub(prev, sp + 1))
+  end
+end
+local gap = 0
+if lastR and lastN then
+  gap = math.min(rnow - lastR, NOW - lastN)
+end
+if gap > tonumber(ARGV[6]) then
   for _, set in ipairs({P .. 'seen', P .. 'vseen'}) do
     local members = redis.call('ZRANGE', set, 0, -1, 'WITHSCORES')
     for i = 1, #members, 2 do
@@ -36,7 +47,7 @@ for _, name in ipairs(lost) do
 end
 local gone = redis.call('ZRANGEBYSCORE', P .. 'vseen', '-inf', NOW - tonumber(ARGV[4]))
 for _, id in ipairs(gone) do
-  if end_conversation(id, tonumber(ARGV[5])) then
+  if end_conversation(id, tonumber(ARGV[5]), 'abandoned') then
     abandoned[#abandoned + 1] = id
   else
     -- Its data expired: nothing to end, but drop the deadline, or every
