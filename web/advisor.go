@@ -317,6 +317,10 @@ func (a *advisor) unassigned(ctx context.Context, id, reason string) {
 	if reason != "ended" || a.ended[id] {
 		a.sock.unfollow(id)
 		delete(a.ended, id)
+	} else {
+		// Read the stream once: the end may be stored but not announced
+		// (its wait for replicas timed out).
+		a.sock.catchUp(ctx, id)
 	}
 	a.refreshStatus(ctx)
 }

@@ -2,8 +2,9 @@
 -- KEYS[1] meta hash, KEYS[2] entry stream, KEYS[3] client-id hash
 -- ARGV: channel, kind, from, client id, text, name, reason, now (ms),
 --       ttl of an open conversation (s), retention after the end (s),
---       conversation id
--- Returns {1, seq} stored, {2, seq} duplicate of seq, {3, seq} client id
+--       conversation id, publish ('1': announce it here; '0': the caller
+--       announces it once replicas have it, and gets the entry as JSON)
+-- Returns {1, seq[, json]} stored, {2, seq} duplicate of seq, {3, seq} client id
 -- already used with other text, {0} no such conversation, {-1} ended.
 local meta, log, cids = KEYS[1], KEYS[2], KEYS[3]
 local channel, kind, from, cid, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -69,5 +70,9 @@ redis.call('EXPIRE', meta, expire)
 redis.call('EXPIRE', log, expire)
 redis.call('EXPIRE', cids, expire)
 
-redis.call('PUBLISH', channel, cjson.encode(entry))
+local payload = cjson.encode(entry)
+if ARGV[12] == '0' then
+  return {1, seq, payload}
+end
+redis.call('PUBLISH', channel, payload)
 return {1, seq}

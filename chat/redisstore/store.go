@@ -11,6 +11,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -149,6 +150,14 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 		return chat.Entry{}, false, chat.ErrEnded
 	case 2:
 		first, err := s.one(ctx, e.Conversation, res[1])
+		if err == nil && s.opts.AckReplicas > 0 {
+			// The first copy may never have been announced (its wait
+			// timed out); now that the replicas have it, announce it.
+			// Receivers drop it by seq if they had it.
+			if b, jerr := json.Marshal(first); jerr == nil {
+				_ = s.rdb.Publish(ctx, s.Channel(e.Conversation), b).Err()
+			}
+		}
 		return first, true, err
 	case 3:
 		return chat.Entry{}, false, ErrClientIDReused
@@ -160,23 +169,50 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 // runAppend runs the append script, and with AckReplicas the WAIT for
 // replicas after it. WAIT covers the writes of its own connection, so both
 // go in one pipeline; the script is sent whole there, because a replica
-// promoted in a failover has no script cache for EVALSHA.
+// promoted in a failover has no script cache for EVALSHA. With the wait,
+// the entry is announced only after the replicas have it, so nobody sees
+// an entry that a failover could take back.
 func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]int64, error) {
 	if s.opts.AckReplicas <= 0 {
-		return appendScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		return appendScript.Run(ctx, s.rdb, keys, append(args, "1")...).Int64Slice()
 	}
 	pipe := s.rdb.Pipeline()
-	eval := pipe.Eval(ctx, appendLua, keys, args...)
+	eval := pipe.Eval(ctx, appendLua, keys, append(args, "0")...)
 	wait := pipe.Do(ctx, "WAIT", s.opts.AckReplicas, s.opts.AckTimeout.Milliseconds())
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
 	}
-	res, err := eval.Int64Slice()
+	raw, err := eval.Slice()
 	if err != nil {
 		return nil, err
 	}
+	res := make([]int64, 0, 2)
+	var payload string
+	for i, v := range raw {
+		switch v := v.(type) {
+		case int64:
+			res = append(res, v)
+		case string:
+			if i == 2 {
+				payload = v
+			}
+		}
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("unexpected reply %v", raw)
+	}
 	if n, _ := wait.Int64(); (res[0] == 1 || res[0] == 2) && n < int64(s.opts.AckReplicas) {
+		// Not announced: a retry with the same id is a duplicate, which
+		// announces nothing either, but the stream has it for every
+		// reader that catches up.
 		return nil, fmt.Errorf("%w: %d of %d replicas", ErrNotReplicated, n, s.opts.AckReplicas)
+	}
+	if payload != "" {
+		if err := s.rdb.Publish(ctx, args[0].(string), payload).Err(); err != nil {
+			// Stored and replicated: readers find it in the stream on
+			// their next catch-up; the ack stands.
+			return res, nil
+		}
 	}
 	return res, nil
 }
