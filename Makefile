@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/advicechat
 FUZZTIME ?= 60s
 
-.PHONY: run test lint build fuzz docker clean
+.PHONY: run test lint build fuzz docker clean load soak
 
 ## run: start the service on an embedded Redis at http://127.0.0.1:8080/
 run:
@@ -30,6 +30,17 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## load: the load tool's baseline (one instance, real redis-server, no faults) at LOAD_RATE conversations/s for LOAD_TIME; see docs/delivery.md
+LOAD_RATE ?= 40
+LOAD_TIME ?= 30s
+load:
+	ADVICECHAT_SOAK=$(LOAD_TIME) ADVICECHAT_LOAD_RATE=$(LOAD_RATE) $(GO) test -count=1 -timeout 30m -run '^TestLoadBaseline$$' -v ./cmd/advicechat-load
+
+## soak: every fault test of the load tool with SOAK of load each (not part of `make test`)
+SOAK ?= 60s
+soak:
+	ADVICECHAT_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 60m -run '^Test(Fault|Load)' -v ./cmd/advicechat-load
 
 ## docker: build the container image
 docker:

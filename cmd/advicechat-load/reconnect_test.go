@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// testClient is a raw protocol client for the tests that need one step at
+// a time.
+type testClient struct {
+	t    *testing.T
+	conn *wsConn
+}
+
+func (c *testClient) send(v any) {
+	c.t.Helper()
+	if err := c.conn.send(v); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// expect returns the first frame matching, failing after a bound.
+func (c *testClient) expect(what string, match func(inFrame) bool) inFrame {
+	c.t.Helper()
+	f, ok := c.within(20*time.Second, match)
+	if !ok {
+		c.t.Fatalf("no %s", what)
+	}
+	return f
+}
+
+// within returns the first frame matching within d.
+func (c *testClient) within(d time.Duration, match func(inFrame) bool) (inFrame, bool) {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f, ok := <-c.conn.frames:
+			if !ok {
+				return inFrame{}, false
+			}
+			if match(f) {
+				return f, true
+			}
+		case <-deadline:
+			return inFrame{}, false
+		}
+	}
+}
+
+func (c *testClient) close() {
+	c.conn.drop()
+	for range c.conn.frames {
+	}
+}
+
+func dialTest(t *testing.T, target, path string, h http.Header) *testClient {
+	t.Helper()
+	conn, err := dialWS(context.Background(), target, path, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &testClient{t: t, conn: conn}
+	t.Cleanup(c.close)
+	return c
+}
+
+// pair is one instance with an advisor on duty and a visitor in an
+// active conversation with it.
+type pair struct {
+	target, conv, token string
+	cookie              http.Header
+	adv, vis            *testClient
+	redis               *redisServer
+}
+
+func startPair(t *testing.T) *pair {
+	t.Helper()
+	r := startRedis(t)
+	d := newDeployment(t, r.URL)
+	d.start(1)
+	p := &pair{target: d.targets()[0], redis: r}
+	acct := d.addAdvisors("adv", 1)[0]
+	var steps totpSteps
+	code, err := steps.code(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := FormLogin(context.Background(), p.target, acct, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cookie = http.Header{"Cookie": {ck.Name + "=" + ck.Value}}
+	p.adv = dialTest(t, p.target, "/ws/advisor", p.cookie)
+	p.adv.send(helloFrame{Type: "hello", After: map[string]int64{}})
+	p.adv.send(dutyFrame{Type: "duty", On: true})
+	p.adv.expect("on duty", func(f inFrame) bool { return f.Type == "status" && f.Duty != nil && *f.Duty })
+	p.vis = dialTest(t, p.target, "/ws/visitor", nil)
+	p.vis.send(startFrame{Type: "start", Audience: "public", Lang: "nl"})
+	st := p.vis.expect("started", func(f inFrame) bool { return f.Type == "started" })
+	p.conv, p.token = st.conv, st.Token
+	p.adv.expect("assigned", func(f inFrame) bool { return f.Type == "assigned" && f.conv == p.conv })
+	return p
+}
+
+func isAck(id string) func(inFrame) bool {
+	return func(f inFrame) bool { return f.Type == "ack" && f.ID == id }
+}
+
+// TestAdvisorGetsLastMessagesAfterEnd: the visitor writes while the
+// advisor's page is reconnecting and then ends the conversation. The
+// advisor's page, resuming with hello and its last seq, must still get the
+// visitor's acked message and the end, not only "unassigned: ended".
+func TestAdvisorGetsLastMessagesAfterEnd(t *testing.T) {
+	t.Parallel()
+	p := startPair(t)
+	p.vis.send(messageFrame{Type: "message", ID: "v1", Text: "first"})
+	seen := p.adv.expect("v1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "v1" }).Seq
+
+	p.adv.close() // the advisor's network drops
+	p.vis.send(messageFrame{Type: "message", ID: "v2", Text: "one more thing, then I go"})
+	acked := p.vis.expect("ack v2", isAck("v2")).Seq
+	p.vis.send(endFrame{Type: "end"})
+	p.vis.expect("ended", func(f inFrame) bool { return f.Type == "entry" && f.Kind == "ended" })
+
+	adv := dialTest(t, p.target, "/ws/advisor", p.cookie)
+	adv.send(helloFrame{Type: "hello", After: map[string]int64{p.conv: seen}})
+	f, ok := adv.within(5*time.Second, func(f inFrame) bool {
+		return f.Type == "entry" && f.conv == p.conv && f.ID == "v2"
+	})
+	if !ok {
+		t.Errorf("advisor resuming after seq %d never got the visitor's acked message v2 (seq %d)", seen, acked)
+	} else if f.Seq != acked {
+		t.Errorf("advisor got v2 at seq %d, acked as %d", f.Seq, acked)
+	}
+}
+
+// TestAdvisorRetryAfterEnd: an advisor's message is stored but its ack is
+// lost; by the time the page retries with the same id the visitor has
+// ended the conversation. The retry must get the first copy's ack, not
+// "ended", or the page would show as not sent a message the visitor got.
+func TestAdvisorRetryAfterEnd(t *testing.T) {
+	t.Parallel()
+	p := startPair(t)
+	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
+	first := p.adv.expect("ack a1", isAck("a1")).Seq
+	p.vis.expect("a1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "a1" })
+	p.vis.send(endFrame{Type: "end"})
+	p.adv.expect("ended", func(f inFrame) bool { return f.Type == "entry" && f.Kind == "ended" })
+
+	// The page never saw the ack (say) and retries.
+	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
+	f := p.adv.expect("answer to the retry", func(f inFrame) bool {
+		return (f.Type == "ack" || f.Type == "error") && f.ID == "a1"
+	})
+	if f.Type != "ack" || f.Seq != first {
+		t.Errorf("retry of a stored message got %s %q (seq %d), want the first copy's ack with seq %d", f.Type, f.Code, f.Seq, first)
+	}
+}
+
+// TestAdvisorInternalErrorNamesMessage: while Redis cannot be reached (a
+// failover), an advisor's message fails before it is stored: checking the
+// session and the conversation need Redis too. The internal error must
+// carry the message's client id and conversation, as docs/protocol.md
+// says, or the page cannot tell which message to retry and leaves it
+// pending on a socket that stays open: the visitor then waits for an
+// answer that never comes (TestFaultSentinelFailover, now and then). The
+// same for an end, which must name its conversation.
+func TestAdvisorInternalErrorNamesMessage(t *testing.T) {
+	t.Parallel()
+	p := startPair(t)
+	// Once the advisor has a live entry, its catch-up is done: a catch-up
+	// failing with Redis down would close the socket (1011), rightly.
+	p.vis.send(messageFrame{Type: "message", ID: "v1", Text: "hello?"})
+	p.adv.expect("v1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "v1" })
+	p.redis.kill(t)
+
+	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
+	f := p.adv.expect("an answer to a1", func(f inFrame) bool { return f.Type == "error" || f.Type == "ack" })
+	if f.Type != "error" || f.Code != "internal" || f.ID != "a1" || f.conv != p.conv {
+		t.Errorf("message a1 with Redis down: got %s %q id %q conversation %q; want internal, id a1, conversation %s",
+			f.Type, f.Code, f.ID, f.conv, p.conv)
+	}
+
+	p.adv.send(endFrame{Type: "end", Conversation: p.conv})
+	f = p.adv.expect("an answer to the end", func(f inFrame) bool { return f.Type == "error" || f.Type == "entry" })
+	if f.Type != "error" || f.Code != "internal" || f.conv != p.conv {
+		t.Errorf("end with Redis down: got %s %q conversation %q; want internal for conversation %s", f.Type, f.Code, f.conv, p.conv)
+	}
+}
