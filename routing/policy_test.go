@@ -1,12 +1,15 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 )
 
 // advisorSpec is an advisor as a policy case sees it when the round starts.
@@ -14,6 +17,7 @@ type advisorSpec struct {
 	name     string
 	capacity int
 	audience []string
+	langs    []string      // testLang if nil
 	load     int           // conversations already held
 	idle     time.Duration // since the last assignment; 0 if never assigned
 }
@@ -27,19 +31,20 @@ type waitingSpec struct {
 // mustPolicySetup builds the state of a policy case through the public
 // API: each advisor with load or idle time first gets conversations from a
 // queue only they serve, at t0 minus idle (releasing one again if the load
-// is 0); then the waiting conversations are enqueued. The clock is then at
-// t0 plus an hour.
-func mustPolicySetup(tb testing.TB, advisors []advisorSpec, waiting []waitingSpec) *Queue {
+// is 0); then the waiting conversations are enqueued, each in its language
+// in langs (testLang if absent), refusing the fallback if in noFallback.
+// It returns the queue and its clock, at t0 plus the last wait.
+func mustPolicySetup(tb testing.TB, cfg Config, advisors []advisorSpec, waiting []waitingSpec, langs map[string]string, noFallback []string) (*Queue, *clock) {
 	tb.Helper()
-	queues := []string{"public", "professional"}
+	cfg.Queues = []string{"public", "professional"}
 	for _, a := range advisors {
-		queues = append(queues, "pre-"+a.name)
+		cfg.Queues = append(cfg.Queues, "pre-"+a.name)
 	}
-	q, _, clk := mustQueue(tb, Config{Queues: queues})
+	q, _, clk := mustQueue(tb, cfg)
 	clk.Set(t0.Add(-24 * time.Hour))
 	for _, a := range advisors {
 		aud := append(slices.Clone(a.audience), "pre-"+a.name)
-		mustOnDuty(tb, q, Advisor{Name: a.name, Alias: "alias of " + a.name, Capacity: a.capacity, Audiences: aud})
+		mustOnDuty(tb, q, Advisor{Name: a.name, Alias: "alias of " + a.name, Capacity: a.capacity, Audiences: aud, Languages: a.langs})
 	}
 	// Oldest assignment first, so each preload is the advisor's last.
 	pre := slices.Clone(advisors)
@@ -53,8 +58,15 @@ func mustPolicySetup(tb testing.TB, advisors []advisorSpec, waiting []waitingSpe
 		}
 		clk.Set(t0.Add(-a.idle))
 		n := max(a.load, 1)
+		lang := testLang
+		if len(a.langs) > 0 {
+			lang = a.langs[0]
+		}
 		for i := range n {
-			mustEnqueue(tb, q, fmt.Sprintf("pre-%s-%d", a.name, i), "pre-"+a.name, i+1)
+			id := fmt.Sprintf("pre-%s-%d", a.name, i)
+			if pos, err := q.Enqueue(context.Background(), id, Need{Audience: "pre-" + a.name, Lang: lang}); err != nil || pos != i+1 {
+				tb.Fatalf("Enqueue(%s) = %d, %v, want %d, nil", id, pos, err, i+1)
+			}
 		}
 		as := mustAssign(tb, q, n)
 		if len(as) != n {
@@ -71,13 +83,35 @@ func mustPolicySetup(tb testing.TB, advisors []advisorSpec, waiting []waitingSpe
 	}
 	for _, w := range waiting {
 		clk.Set(t0.Add(w.at))
-		pos, err := q.Enqueue(context.Background(), w.id, w.audience, "de")
+		n := Need{Audience: w.audience, Lang: testLang, NoFallback: slices.Contains(noFallback, w.id)}
+		if l, ok := langs[w.id]; ok {
+			n.Lang = l
+		}
+		pos, err := q.Enqueue(context.Background(), w.id, n)
 		if err != nil || pos < 1 {
-			tb.Fatalf("Enqueue(%s, %s) = %d, %v", w.id, w.audience, pos, err)
+			tb.Fatalf("Enqueue(%s, %+v) = %d, %v", w.id, n, pos, err)
 		}
 	}
-	clk.Set(t0.Add(time.Hour))
-	return q
+	return q, clk
+}
+
+// waitingFrom returns n conversations id1...idn waiting one second apart
+// from t0 plus at.
+func waitingFrom(id, audience string, at time.Duration, n int) []waitingSpec {
+	out := make([]waitingSpec, n)
+	for i := range out {
+		out[i] = waitingSpec{fmt.Sprint(id, i+1), audience, at + time.Duration(i)*time.Second}
+	}
+	return out
+}
+
+// allLang gives every conversation of ws the language lang.
+func allLang(lang string, ws ...[]waitingSpec) map[string]string {
+	m := make(map[string]string)
+	for _, w := range slices.Concat(ws...) {
+		m[w.id] = lang
+	}
+	return m
 }
 
 func TestAssignPolicy(t *testing.T) {
@@ -85,9 +119,15 @@ func TestAssignPolicy(t *testing.T) {
 	pub := []string{"public"}
 	pro := []string{"professional"}
 	tests := []struct {
-		name     string
-		advisors []advisorSpec
-		waiting  []waitingSpec
+		name       string
+		policy     string // DefaultPolicy if empty
+		advisors   []advisorSpec
+		waiting    []waitingSpec
+		langs      map[string]string // conversation -> language; testLang if absent
+		noFallback []string          // conversations whose visitor declined the fallback
+		// fallback is Config.FallbackAfter, with FallbackLanguages en and nl.
+		fallback time.Duration
+		assignAt time.Duration // clock at Assign, from t0; an hour if 0
 		max      int
 		want     []string // conversation>advisor, in the order given
 	}{
@@ -239,13 +279,248 @@ func TestAssignPolicy(t *testing.T) {
 			max:      2,
 			want:     []string{"c1>ann", "c2>ann"},
 		},
+
+		// Languages and the fallback (en, nl).
+		{
+			name: "language skill",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}},
+				{name: "bob", capacity: 5, audience: pub, langs: []string{"en"}},
+			},
+			waiting: []waitingSpec{{"e1", "public", 0}, {"n1", "public", time.Second}, {"e2", "public", 2 * time.Second}},
+			langs:   map[string]string{"e1": "en", "e2": "en"},
+			max:     10,
+			want:    []string{"e1>bob", "n1>ann", "e2>bob"},
+		},
+		{
+			name: "audience and language, both",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 5, audience: pro, langs: []string{"nl"}},
+				{name: "bob", capacity: 5, audience: pub, langs: []string{"en"}},
+			},
+			waiting: []waitingSpec{{"n1", "public", 0}},
+			max:     10,
+			want:    nil,
+		},
+		{
+			name:     "before the fallback only its own language",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"e1", "public", 0}},
+			langs:    map[string]string{"e1": "en"},
+			fallback: 2 * time.Minute,
+			assignAt: 2*time.Minute - time.Millisecond,
+			max:      10,
+			want:     nil,
+		},
+		{
+			name:     "from the fallback a fallback language too",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"e1", "public", 0}},
+			langs:    map[string]string{"e1": "en"},
+			fallback: 2 * time.Minute,
+			assignAt: 2 * time.Minute,
+			max:      10,
+			want:     []string{"e1>ann"},
+		},
+		{
+			name: "the fallback counts for each conversation",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 5, audience: pub, langs: []string{"en"}},
+			},
+			waiting:  []waitingSpec{{"a1", "public", 0}, {"a2", "public", time.Minute}},
+			langs:    map[string]string{"a1": "ar", "a2": "ar"},
+			fallback: 2 * time.Minute,
+			assignAt: 150 * time.Second,
+			max:      10,
+			want:     []string{"a1>ann"},
+		},
+		{
+			name: "fallback only to the fallback languages",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 5, audience: pub, langs: []string{"tr", "pl"}},
+			},
+			waiting:  []waitingSpec{{"a1", "public", 0}},
+			langs:    map[string]string{"a1": "ar"},
+			fallback: 2 * time.Minute,
+			max:      10,
+			want:     nil,
+		},
+		{
+			name:       "the visitor declined the fallback",
+			advisors:   []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"en", "nl"}}},
+			waiting:    []waitingSpec{{"a1", "public", 0}, {"a2", "public", time.Second}},
+			langs:      map[string]string{"a1": "ar", "a2": "ar"},
+			noFallback: []string{"a1"},
+			fallback:   2 * time.Minute,
+			max:        10,
+			want:       []string{"a2>ann"},
+		},
+		{
+			name:     "fallback 0 never falls back",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"e1", "public", 0}},
+			langs:    map[string]string{"e1": "en"},
+			max:      10,
+			want:     nil,
+		},
+		{
+			name: "after the fallback the policy chooses, not the language",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 2, audience: pub, langs: []string{"ar"}, load: 1, idle: time.Minute},
+				{name: "bob", capacity: 2, audience: pub, langs: []string{"en"}},
+			},
+			waiting:  []waitingSpec{{"a1", "public", 0}},
+			langs:    map[string]string{"a1": "ar"},
+			fallback: 2 * time.Minute,
+			max:      10,
+			want:     []string{"a1>bob"},
+		},
+
+		// Looking past the head of a queue.
+		{
+			name:     "head ineligible: a later one is given, the head keeps its place",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"e1", "public", 0}, {"n1", "public", 10 * time.Second}, {"e2", "public", 20 * time.Second}, {"n2", "public", 30 * time.Second}},
+			langs:    map[string]string{"e1": "en", "e2": "en"},
+			fallback: 2 * time.Minute,
+			assignAt: time.Minute,
+			max:      10,
+			want:     []string{"n1>ann", "n2>ann"},
+		},
+		{
+			name:     "oldest eligible across queues",
+			advisors: []advisorSpec{{name: "ann", capacity: 1, audience: both, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"e1", "public", 0}, {"f1", "professional", 20 * time.Second}, {"n1", "public", 10 * time.Second}},
+			langs:    map[string]string{"e1": "en"},
+			max:      10,
+			want:     []string{"n1>ann"},
+		},
+		{
+			name:     "49 ineligible ahead: the 50th is seen",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  append(waitingFrom("e", "public", 0, 49), waitingSpec{"n1", "public", time.Minute}),
+			langs:    allLang("en", waitingFrom("e", "public", 0, 49)),
+			max:      10,
+			want:     []string{"n1>ann"},
+		},
+		{
+			name:     "50 ineligible ahead: the 51st is not seen",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  append(waitingFrom("e", "public", 0, 50), waitingSpec{"n1", "public", time.Minute}),
+			langs:    allLang("en", waitingFrom("e", "public", 0, 50)),
+			max:      10,
+			want:     nil,
+		},
+
+		// Policy round-robin, beside longest-waiting on the same state.
+		{
+			name:   "round-robin: by last assignment, not load",
+			policy: "round-robin",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 10, audience: pub, load: 3, idle: time.Minute},    // 0.3
+				{name: "bob", capacity: 2, audience: pub, load: 1, idle: 2 * time.Minute}, // 0.5
+			},
+			waiting: []waitingSpec{{"c1", "public", 0}},
+			max:     1,
+			want:    []string{"c1>bob"},
+		},
+		{
+			name:   "longest-waiting: by load, not last assignment",
+			policy: "longest-waiting",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 10, audience: pub, load: 3, idle: time.Minute},
+				{name: "bob", capacity: 2, audience: pub, load: 1, idle: 2 * time.Minute},
+			},
+			waiting: []waitingSpec{{"c1", "public", 0}},
+			max:     1,
+			want:    []string{"c1>ann"},
+		},
+		{
+			name:   "round-robin: the rotation goes on in assignment order",
+			policy: "round-robin",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 2, audience: pub, idle: time.Minute},
+				{name: "bob", capacity: 2, audience: pub, idle: 2 * time.Minute},
+				{name: "cem", capacity: 2, audience: pub, idle: 3 * time.Minute},
+			},
+			waiting: waitingFrom("c", "public", 0, 7),
+			max:     10,
+			// All of c1-c3 are given at one instant; the rotation still
+			// knows their order.
+			want: []string{"c1>cem", "c2>bob", "c3>ann", "c4>cem", "c5>bob", "c6>ann"},
+		},
+		{
+			name:   "longest-waiting: equal load and instant go by name",
+			policy: "longest-waiting",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 2, audience: pub, idle: time.Minute},
+				{name: "bob", capacity: 2, audience: pub, idle: 2 * time.Minute},
+				{name: "cem", capacity: 2, audience: pub, idle: 3 * time.Minute},
+			},
+			waiting: waitingFrom("c", "public", 0, 7),
+			max:     10,
+			want:    []string{"c1>cem", "c2>bob", "c3>ann", "c4>ann", "c5>bob", "c6>cem"},
+		},
+		{
+			name:   "round-robin: never over capacity",
+			policy: "round-robin",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 1, audience: pub},
+				{name: "bob", capacity: 3, audience: pub, load: 2, idle: time.Minute},
+				{name: "cem", capacity: 3, audience: pub},
+			},
+			waiting: waitingFrom("c", "public", 0, 5),
+			max:     10,
+			// Never assigned first (ann, then cem, by name), then bob,
+			// whose last came before cem's; then only cem has room.
+			want: []string{"c1>ann", "c2>cem", "c3>bob", "c4>cem", "c5>cem"},
+		},
+		{
+			name:   "round-robin: skills and languages still decide who may",
+			policy: "round-robin",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 5, audience: pub, langs: []string{"en"}},
+				{name: "bob", capacity: 5, audience: pro, langs: []string{"nl"}},
+				{name: "cem", capacity: 5, audience: pub, langs: []string{"nl"}, idle: time.Hour},
+			},
+			waiting: []waitingSpec{{"n1", "public", 0}, {"f1", "professional", time.Second}, {"n2", "public", 2 * time.Second}},
+			max:     10,
+			want:    []string{"n1>cem", "f1>bob", "n2>cem"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := mustPolicySetup(t, tt.advisors, tt.waiting)
+			cfg := Config{FallbackAfter: tt.fallback, FallbackLanguages: []string{"en", "nl"}}
+			if tt.policy != "" {
+				p, err := ParsePolicy(tt.policy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Policy = p
+			}
+			q, clk := mustPolicySetup(t, cfg, tt.advisors, tt.waiting, tt.langs, tt.noFallback)
+			clk.Set(t0.Add(cmp.Or(tt.assignAt, time.Hour)))
 			as := mustAssign(t, q, tt.max)
 			if got := pairs(as); !slices.Equal(got, tt.want) {
 				t.Errorf("Assign(%d) = %q, want %q", tt.max, got, tt.want)
+			}
+			// Those not given keep their order: nobody passed them in
+			// their queue.
+			assigned := make(map[string]bool)
+			for _, a := range as {
+				assigned[a.Conversation] = true
+			}
+			ahead := make(map[string]int)
+			left := slices.Clone(tt.waiting)
+			slices.SortStableFunc(left, func(a, b waitingSpec) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
+			for _, w := range left {
+				if assigned[w.id] {
+					continue
+				}
+				ahead[w.audience]++
+				if st := mustState(t, q, w.id); st.Status != StatusWaiting || st.Position != ahead[w.audience] {
+					t.Errorf("after Assign(%d): State(%s) = %s at %d, want waiting at %d", tt.max, w.id, st.Status, st.Position, ahead[w.audience])
+				}
 			}
 			enqueued := make(map[string]time.Time)
 			for _, w := range tt.waiting {
@@ -270,5 +545,42 @@ func TestAssignPolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	for _, name := range PolicyNames() {
+		if p, err := ParsePolicy(name); err != nil || p.Name() != name {
+			t.Errorf("ParsePolicy(%q) = %v, %v, want the policy", name, p, err)
+		}
+	}
+	if !slices.Equal(PolicyNames(), []string{"longest-waiting", "round-robin"}) {
+		t.Errorf("PolicyNames() = %q, want longest-waiting, round-robin", PolicyNames())
+	}
+	for _, name := range []string{"", "Round-Robin", "random"} {
+		if p, err := ParsePolicy(name); err == nil {
+			t.Errorf("ParsePolicy(%q) = %v, nil, want an error", name, p)
+		}
+	}
+}
+
+func TestNewFallbackConfig(t *testing.T) {
+	r := redistest.New(t)
+	tests := []struct {
+		after time.Duration
+		langs []string
+		ok    bool
+	}{
+		{0, nil, true},
+		{2 * time.Minute, []string{"en", "nl"}, true},
+		{-time.Second, []string{"en"}, false},
+		{time.Minute, []string{"en,nl"}, false},
+		{time.Minute, []string{""}, false},
+	}
+	for _, tt := range tests {
+		_, err := New(r.Client, Config{Prefix: r.Prefix, Queues: []string{"public"}, FallbackAfter: tt.after, FallbackLanguages: tt.langs})
+		if (err == nil) != tt.ok {
+			t.Errorf("New(FallbackAfter: %s, FallbackLanguages: %q) = %v, want ok %v", tt.after, tt.langs, err, tt.ok)
+		}
 	}
 }

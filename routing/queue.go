@@ -26,7 +26,7 @@ var (
 	//go:embed lua/enqueue.lua
 	enqueueLua string
 	//go:embed lua/assign.lua
-	assignLua string
+	assignLua string // with a policy prepended: see policy.go
 	//go:embed lua/duty.lua
 	dutyLua string
 	//go:embed lua/release.lua
@@ -41,7 +41,6 @@ func script(body string) *redis.Script { return redis.NewScript(libLua + "\n" + 
 
 var (
 	enqueueScript = script(enqueueLua)
-	assignScript  = script(assignLua)
 	dutyScript    = script(dutyLua)
 	releaseScript = script(releaseLua)
 	sweepScript   = script(sweepLua)
@@ -66,6 +65,16 @@ type Config struct {
 	Prefix string
 	// Queues are the queue names, one per audience.
 	Queues []string
+	// Policy chooses among the advisors eligible for a conversation;
+	// DefaultPolicy() when nil.
+	Policy Policy
+	// FallbackAfter is how long a conversation waits for an advisor who
+	// speaks its language; after it, an advisor who speaks one of
+	// FallbackLanguages may take it too, unless the visitor declined
+	// (Need.NoFallback). 0 never falls back.
+	FallbackAfter time.Duration
+	// FallbackLanguages are the languages of the fallback, e.g. en, nl.
+	FallbackLanguages []string
 	// AdvisorGrace is how long an on-duty advisor may go unseen (no socket)
 	// before going off duty, their conversations back in the queue.
 	AdvisorGrace time.Duration
@@ -98,6 +107,15 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 		if !nameRE.MatchString(q) {
 			return nil, fmt.Errorf("queue name %q: want lower-case letters, digits, - or _", q)
 		}
+	}
+	if cfg.FallbackAfter < 0 {
+		return nil, fmt.Errorf("fallback after %s: negative", cfg.FallbackAfter)
+	}
+	if err := checkLanguages(cfg.FallbackLanguages); err != nil {
+		return nil, fmt.Errorf("fallback languages: %w", err)
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = DefaultPolicy()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -139,6 +157,17 @@ func (q *Queue) args(extra ...any) []any {
 
 func seconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
 
+// checkLanguages rejects language codes that the scripts' comma-separated
+// lists could not hold.
+func checkLanguages(langs []string) error {
+	for _, l := range langs {
+		if !nameRE.MatchString(l) {
+			return fmt.Errorf("language %q: want lower-case letters, digits, - or _", l)
+		}
+	}
+	return nil
+}
+
 // HasQueue reports whether name is a configured queue.
 func (q *Queue) HasQueue(name string) bool {
 	for _, n := range q.cfg.Queues {
@@ -149,14 +178,32 @@ func (q *Queue) HasQueue(name string) bool {
 	return false
 }
 
+// Need is what a waiting conversation needs of its advisor.
+type Need struct {
+	// Audience is the skill it needs, and its queue.
+	Audience string
+	// Lang is the language it needs.
+	Lang string
+	// NoFallback keeps it for advisors who speak Lang, however long it
+	// waits (Config.FallbackAfter).
+	NoFallback bool
+}
+
 // Enqueue puts a new conversation at the back of the queue for its audience
 // and returns its position (1 is next).
-func (q *Queue) Enqueue(ctx context.Context, id, audience, lang string) (int, error) {
-	if !q.HasQueue(audience) {
-		return 0, fmt.Errorf("enqueue %s: %w %q", id, ErrUnknownQueue, audience)
+func (q *Queue) Enqueue(ctx context.Context, id string, n Need) (int, error) {
+	if !q.HasQueue(n.Audience) {
+		return 0, fmt.Errorf("enqueue %s: %w %q", id, ErrUnknownQueue, n.Audience)
+	}
+	if err := checkLanguages([]string{n.Lang}); err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	fallback := "1"
+	if n.NoFallback {
+		fallback = "0"
 	}
 	pos, err := enqueueScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, audience, audience, lang, seconds(q.cfg.IdleTTL))...).Int()
+		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL))...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}
@@ -171,14 +218,21 @@ type Assignment struct {
 	Enqueued     time.Time
 }
 
+// scanDepth is how far into each queue Assign looks for a conversation
+// that a free advisor may take. It bounds the work of one assignment (the
+// script blocks Redis while it runs); a conversation further back waits
+// until those ahead of it are taken or, after the fallback time, can be.
+const scanDepth = 50
+
 // Assign gives up to max waiting conversations to advisors; see
-// lua/assign.lua for the policy.
+// lua/assign.lua for which conversation goes first and who may take it,
+// and the Policy for which of those does.
 func (q *Queue) Assign(ctx context.Context, max int) ([]Assignment, error) {
-	args := q.args(max)
+	args := q.args(max, scanDepth, q.cfg.FallbackAfter.Milliseconds(), strings.Join(q.cfg.FallbackLanguages, ","))
 	for _, n := range q.cfg.Queues {
 		args = append(args, n)
 	}
-	res, err := assignScript.Run(ctx, q.rdb, []string{q.p + "onduty"}, args...).StringSlice()
+	res, err := q.cfg.Policy.assignScript().Run(ctx, q.rdb, []string{q.p + "onduty"}, args...).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("assign: %w", err)
 	}
@@ -196,6 +250,9 @@ type Advisor struct {
 	Alias     string
 	Capacity  int
 	Audiences []string
+	// Languages are those the advisor takes conversations in, at least
+	// one.
+	Languages []string
 }
 
 // OnDuty puts an advisor on duty with the given skills and capacity.
@@ -203,8 +260,14 @@ func (q *Queue) OnDuty(ctx context.Context, a Advisor) error {
 	if a.Capacity < 1 {
 		return fmt.Errorf("on duty %s: capacity %d below 1", a.Name, a.Capacity)
 	}
+	if len(a.Languages) == 0 {
+		return fmt.Errorf("on duty %s: no languages", a.Name)
+	}
+	if err := checkLanguages(a.Languages); err != nil {
+		return fmt.Errorf("on duty %s: %w", a.Name, err)
+	}
 	err := dutyScript.Run(ctx, q.rdb, []string{q.advKey(a.Name)},
-		q.args(a.Name, "1", a.Capacity, strings.Join(a.Audiences, ","), a.Alias, seconds(q.cfg.IdleTTL))...).Err()
+		q.args(a.Name, "1", a.Capacity, strings.Join(a.Audiences, ","), strings.Join(a.Languages, ","), a.Alias, seconds(q.cfg.IdleTTL))...).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("on duty %s: %w", a.Name, err)
 	}
@@ -215,7 +278,7 @@ func (q *Queue) OnDuty(ctx context.Context, a Advisor) error {
 // the front of the queue; it returns those conversations.
 func (q *Queue) OffDuty(ctx context.Context, name string) ([]string, error) {
 	ids, err := dutyScript.Run(ctx, q.rdb, []string{q.advKey(name)},
-		q.args(name, "0", 0, "", "", seconds(q.cfg.IdleTTL))...).StringSlice()
+		q.args(name, "0", 0, "", "", "", seconds(q.cfg.IdleTTL))...).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("off duty %s: %w", name, err)
 	}

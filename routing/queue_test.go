@@ -77,17 +77,26 @@ func mustClient(tb testing.TB, r *redistest.Redis) redis.UniversalClient {
 	return c
 }
 
-// mustEnqueue enqueues id and checks its position, unless wantPos is 0.
+// testLang is the language of the tests' conversations, and of their
+// advisors unless they say otherwise.
+const testLang = "nl"
+
+// mustEnqueue enqueues id in testLang and checks its position, unless
+// wantPos is 0.
 func mustEnqueue(tb testing.TB, q *Queue, id, audience string, wantPos int) {
 	tb.Helper()
-	pos, err := q.Enqueue(context.Background(), id, audience, "de")
+	pos, err := q.Enqueue(context.Background(), id, Need{Audience: audience, Lang: testLang})
 	if err != nil || pos < 1 || (wantPos > 0 && pos != wantPos) {
 		tb.Fatalf("Enqueue(%s, %s) = %d, %v, want %d, nil", id, audience, pos, err, wantPos)
 	}
 }
 
+// mustOnDuty puts a on duty; with no languages, a speaks testLang.
 func mustOnDuty(tb testing.TB, q *Queue, a Advisor) {
 	tb.Helper()
+	if a.Languages == nil {
+		a.Languages = []string{testLang}
+	}
 	if err := q.OnDuty(context.Background(), a); err != nil {
 		tb.Fatalf("OnDuty(%+v) = %v", a, err)
 	}
@@ -173,7 +182,7 @@ func TestNewConfig(t *testing.T) {
 		}
 		if err == nil {
 			c := q.Config()
-			if c.Now == nil || c.AdvisorGrace <= 0 || c.VisitorGrace <= 0 || c.Retention <= 0 || c.IdleTTL <= 0 {
+			if c.Now == nil || c.AdvisorGrace <= 0 || c.VisitorGrace <= 0 || c.Retention <= 0 || c.IdleTTL <= 0 || c.Policy != DefaultPolicy() {
 				t.Errorf("New(Queues: %q).Config() = %+v, want defaults filled in", tt.queues, c)
 			}
 		}
@@ -184,17 +193,28 @@ func TestEnqueueErrors(t *testing.T) {
 	ctx := context.Background()
 	q, _, _ := mustQueue(t, Config{})
 	mustEnqueue(t, q, "c1", "public", 1)
-	if _, err := q.Enqueue(ctx, "c2", "police", "de"); !errors.Is(err, ErrUnknownQueue) {
+	if _, err := q.Enqueue(ctx, "c2", Need{Audience: "police", Lang: testLang}); !errors.Is(err, ErrUnknownQueue) {
 		t.Errorf("Enqueue(c2, police) = %v, want %v", err, ErrUnknownQueue)
 	}
-	if _, err := q.Enqueue(ctx, "c1", "public", "de"); err == nil {
+	if _, err := q.Enqueue(ctx, "c1", Need{Audience: "public", Lang: testLang}); err == nil {
 		t.Errorf("Enqueue(c1) twice = nil error, want an error")
 	}
-	if _, err := q.Enqueue(ctx, "c1", "professional", "de"); err == nil {
+	if _, err := q.Enqueue(ctx, "c1", Need{Audience: "professional", Lang: testLang}); err == nil {
 		t.Errorf("Enqueue(c1) twice in another queue = nil error, want an error")
 	}
-	if err := q.OnDuty(ctx, Advisor{Name: "ann", Capacity: 0, Audiences: []string{"public"}}); err == nil {
-		t.Errorf("OnDuty(capacity 0) = nil error, want an error")
+	for _, lang := range []string{"", "nl,en", "NL"} {
+		if _, err := q.Enqueue(ctx, "c3", Need{Audience: "public", Lang: lang}); err == nil {
+			t.Errorf("Enqueue(c3, lang %q) = nil error, want an error", lang)
+		}
+	}
+	for _, a := range []Advisor{
+		{Name: "ann", Capacity: 0, Audiences: []string{"public"}, Languages: []string{"nl"}},
+		{Name: "ann", Capacity: 1, Audiences: []string{"public"}},
+		{Name: "ann", Capacity: 1, Audiences: []string{"public"}, Languages: []string{"nl,en"}},
+	} {
+		if err := q.OnDuty(ctx, a); err == nil {
+			t.Errorf("OnDuty(%+v) = nil error, want an error", a)
+		}
 	}
 	stats, err := q.Snapshot(ctx)
 	if err != nil || stats[0].Waiting != 1 || stats[1].Waiting != 0 {
@@ -224,10 +244,10 @@ func TestOffDutyRequeuesAtOriginalTime(t *testing.T) {
 	}
 	// Back at the front: before c3 and c4, which came later.
 	checkStates(t, q, []string{"c1", "c2", "c3", "c4"}, []ConversationState{
-		{ID: "c1", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 1, Enqueued: at(1 * time.Second)},
-		{ID: "c2", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 2, Enqueued: at(2 * time.Second)},
-		{ID: "c3", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 3, Enqueued: at(4 * time.Second)},
-		{ID: "c4", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 4, Enqueued: at(5 * time.Second)},
+		{ID: "c1", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 1, Enqueued: at(1 * time.Second)},
+		{ID: "c2", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 2, Enqueued: at(2 * time.Second)},
+		{ID: "c3", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 3, Enqueued: at(4 * time.Second)},
+		{ID: "c4", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 4, Enqueued: at(5 * time.Second)},
 	})
 	ctx := context.Background()
 	if s, err := q.AdvisorStatus(ctx, "ann"); err != nil || s.Duty || len(s.Conversations) != 0 {
@@ -530,12 +550,12 @@ func TestStatesAndSnapshot(t *testing.T) {
 
 	ids := []string{"p1", "p2", "p3", "p4", "p5", "f1", "unknown"}
 	want := []ConversationState{
-		{ID: "p1", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 1, Enqueued: at(1 * time.Second)},
-		{ID: "p2", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 2, Enqueued: at(2 * time.Second)},
-		{ID: "p3", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 3, Enqueued: at(3 * time.Second)},
-		{ID: "p4", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 4, Enqueued: at(4 * time.Second)},
-		{ID: "p5", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: "de", Position: 5, Enqueued: at(5 * time.Second)},
-		{ID: "f1", Status: StatusWaiting, Queue: "professional", Audience: "professional", Lang: "de", Position: 1, Enqueued: at(2500 * time.Millisecond)},
+		{ID: "p1", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 1, Enqueued: at(1 * time.Second)},
+		{ID: "p2", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 2, Enqueued: at(2 * time.Second)},
+		{ID: "p3", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 3, Enqueued: at(3 * time.Second)},
+		{ID: "p4", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 4, Enqueued: at(4 * time.Second)},
+		{ID: "p5", Status: StatusWaiting, Queue: "public", Audience: "public", Lang: testLang, Position: 5, Enqueued: at(5 * time.Second)},
+		{ID: "f1", Status: StatusWaiting, Queue: "professional", Audience: "professional", Lang: testLang, Position: 1, Enqueued: at(2500 * time.Millisecond)},
 		{ID: "unknown"},
 	}
 	checkStates(t, q, ids, want)
@@ -552,9 +572,9 @@ func TestStatesAndSnapshot(t *testing.T) {
 	mustOnDuty(t, q, Advisor{Name: "ann", Alias: "A.", Capacity: 1, Audiences: []string{"public"}})
 	mustAssign(t, q, 10)
 	mustRelease(t, q, "p3", StatusWaiting, "", true)
-	want[0] = ConversationState{ID: "p1", Status: StatusActive, Queue: "public", Audience: "public", Lang: "de", Advisor: "ann", Enqueued: at(1 * time.Second), Assigned: at(time.Minute)}
+	want[0] = ConversationState{ID: "p1", Status: StatusActive, Queue: "public", Audience: "public", Lang: testLang, Advisor: "ann", Enqueued: at(1 * time.Second), Assigned: at(time.Minute)}
 	want[1].Position = 1
-	want[2] = ConversationState{ID: "p3", Status: StatusEnded, Queue: "public", Audience: "public", Lang: "de", Enqueued: at(3 * time.Second)}
+	want[2] = ConversationState{ID: "p3", Status: StatusEnded, Queue: "public", Audience: "public", Lang: testLang, Enqueued: at(3 * time.Second)}
 	want[3].Position = 2
 	want[4].Position = 3
 	checkStates(t, q, ids, want)

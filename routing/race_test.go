@@ -210,7 +210,9 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 		conversations = phases * perPhase
 	)
 	r := redistest.New(t)
-	cfg := Config{Prefix: r.Prefix, Queues: []string{"public", "professional"}}
+	// A fallback short enough that conversations reach it while advisors
+	// come and go.
+	cfg := Config{Prefix: r.Prefix, Queues: []string{"public", "professional"}, FallbackAfter: 200 * time.Millisecond, FallbackLanguages: []string{"en"}}
 	// Each goroutine is an instance of its own: its own client and Queue.
 	newQueue := func(cfg Config) *Queue {
 		q, err := New(mustClient(t, r), cfg)
@@ -245,7 +247,11 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 	sweepCfg := cfg
 	sweepCfg.AdvisorGrace, sweepCfg.VisitorGrace = advisorGrace, time.Hour
 	sweepQ := newQueue(sweepCfg)
-	checkQ := newQueue(cfg)
+	// The checker's clock stands still while it checks.
+	checkClock := &clock{}
+	checkCfg := cfg
+	checkCfg.Now = checkClock.Now
+	checkQ := newQueue(checkCfg)
 
 	recordAssignments := func(as []Assignment, start time.Duration) {
 		end := h.since()
@@ -320,11 +326,11 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+10)))
 			for n := first; n < first+perPhase; n++ {
 				id := fmt.Sprintf("c%03d", n)
-				aud := "public"
+				n := Need{Audience: "public", Lang: []string{"nl", "en", "ar"}[rng.IntN(3)], NoFallback: rng.IntN(4) == 0}
 				if rng.IntN(3) == 0 {
-					aud = "professional"
+					n.Audience = "professional"
 				}
-				if _, err := enqQ.Enqueue(ctx, id, aud, "de"); err != nil {
+				if _, err := enqQ.Enqueue(ctx, id, n); err != nil {
 					t.Errorf("Enqueue(%s) = %v", id, err)
 					return
 				}
@@ -340,7 +346,8 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 					switch {
 					case !a.on:
 						aud := [][]string{{"public"}, {"professional"}, {"public", "professional"}}[rng.IntN(3)]
-						adv := Advisor{Name: a.name, Alias: strings.ToUpper(a.name), Capacity: 1 + rng.IntN(3), Audiences: aud}
+						langs := [][]string{{"nl"}, {"en"}, {"nl", "en"}, {"ar"}}[rng.IntN(4)]
+						adv := Advisor{Name: a.name, Alias: strings.ToUpper(a.name), Capacity: 1 + rng.IntN(3), Audiences: aud, Languages: langs}
 						if err := q.OnDuty(ctx, adv); err != nil {
 							t.Errorf("OnDuty(%+v) = %v", adv, err)
 							return
@@ -406,7 +413,7 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
-		checkRouting(t, checkQ, h, fmt.Sprintf("after phase %d", phase+1), true)
+		checkRouting(t, checkQ, checkClock, h, fmt.Sprintf("after phase %d", phase+1), true)
 	}
 
 	// Everybody leaves: all that was active waits again.
@@ -421,7 +428,7 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 			a.on = false
 		}
 	}
-	checkRouting(t, checkQ, h, "after all went off duty", false)
+	checkRouting(t, checkQ, checkClock, h, "after all went off duty", false)
 	for _, id := range h.ids {
 		start := h.since()
 		was, _, ok, err := releaseQ.Release(ctx, id)
@@ -434,7 +441,7 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 			t.Errorf("Release(%s) = %s, want waiting or ended with nobody on duty", id, was)
 		}
 	}
-	checkRouting(t, checkQ, h, "after all ended", false)
+	checkRouting(t, checkQ, checkClock, h, "after all ended", false)
 
 	kinds := make(map[string]int)
 	for _, evs := range h.events {
@@ -451,10 +458,12 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 
 // checkRouting checks, with no call under way, the routing state read
 // straight from Redis against itself and against every conversation's
-// history. With drain, it first assigns all it can.
-func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
+// history. With drain, it first assigns all it can; clk is q's clock,
+// set to now for the drain and the check of what it left.
+func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, drain bool) {
 	t.Helper()
 	ctx := context.Background()
+	clk.Set(time.Now())
 	if drain {
 		for {
 			start := h.since()
@@ -478,6 +487,7 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 		duty  bool
 		cap   int
 		aud   []string
+		langs []string
 		convs []string
 	}
 	advs := make(map[string]advState)
@@ -497,7 +507,7 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 			t.Fatalf("%s: SMEMBERS convs of %s = %v", when, name, err)
 		}
 		capacity, _ := strconv.Atoi(m["cap"])
-		a := advState{duty: m["duty"] == "1", cap: capacity, aud: strings.Split(m["aud"], ","), convs: convs}
+		a := advState{duty: m["duty"] == "1", cap: capacity, aud: strings.Split(m["aud"], ","), langs: strings.Split(m["lang"], ","), convs: convs}
 		advs[name] = a
 		if a.duty != slices.Contains(onduty, name) {
 			t.Errorf("%s: advisor %s duty %q but in on-duty set %v", when, name, m["duty"], slices.Contains(onduty, name))
@@ -515,13 +525,15 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 
 	// Queues.
 	inQueue := make(map[string][]string) // conversation -> queues it is in
+	rank := make(map[string]int)         // conversation -> place in its queue, from 0
 	for _, name := range q.cfg.Queues {
 		ids, err := rdb.ZRange(ctx, p+"q:"+name, 0, -1).Result()
 		if err != nil {
 			t.Fatalf("%s: ZRANGE queue %s = %v", when, name, err)
 		}
-		for _, id := range ids {
+		for i, id := range ids {
 			inQueue[id] = append(inQueue[id], name)
+			rank[id] = i
 		}
 	}
 
@@ -557,8 +569,14 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 			if len(qs) != 0 || !slices.Equal(hs, []string{c["adv"]}) {
 				t.Errorf("%s: active %s (adv %q) is in queues %q and held by %q, want only held by %s", when, id, c["adv"], qs, hs, c["adv"])
 			}
-			if !advs[c["adv"]].duty {
+			a := advs[c["adv"]]
+			if !a.duty {
 				t.Errorf("%s: active %s is held by %s, who is off duty", when, id, c["adv"])
+			}
+			enq, _ := strconv.ParseInt(c["enq"], 10, 64)
+			asg, _ := strconv.ParseInt(c["asg"], 10, 64)
+			if !eligible(q.cfg, a.aud, a.langs, c, time.UnixMilli(asg).Sub(time.UnixMilli(enq))) {
+				t.Errorf("%s: active %s (%s, %s, fallback %q, waited %dms) is held by %s (%s, %s), who was not eligible", when, id, c["aud"], c["lang"], c["fb"], asg-enq, c["adv"], a.aud, a.langs)
 			}
 		case StatusEnded:
 			if len(qs) != 0 || len(hs) != 0 {
@@ -584,13 +602,20 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 		}
 	}
 
-	// Nothing waits that an advisor on duty with room could take.
+	// Nothing waits, within the depth Assign looks into a queue, that an
+	// advisor on duty with room could take.
 	if drain {
+		now := clk.Now()
 		for _, id := range waiting {
-			aud := rdb.HGet(ctx, p+"conv:"+id, "aud").Val()
+			if rank[id] >= scanDepth {
+				continue
+			}
+			c := rdb.HGetAll(ctx, p+"conv:"+id).Val()
+			enq, _ := strconv.ParseInt(c["enq"], 10, 64)
+			waited := now.Sub(time.UnixMilli(enq))
 			for name, a := range advs {
-				if a.duty && len(a.convs) < a.cap && slices.Contains(a.aud, aud) {
-					t.Errorf("%s: %s (%s) waits while %s has room (%d of %d)", when, id, aud, name, len(a.convs), a.cap)
+				if a.duty && len(a.convs) < a.cap && eligible(q.cfg, a.aud, a.langs, c, waited) {
+					t.Errorf("%s: %s (%s, %s, fallback %q, waited %v) waits while %s (%s, %s) has room (%d of %d)", when, id, c["aud"], c["lang"], c["fb"], waited, name, a.aud, a.langs, len(a.convs), a.cap)
 				}
 			}
 		}
@@ -598,6 +623,19 @@ func checkRouting(t *testing.T, q *Queue, h *history, when string, drain bool) {
 	if t.Failed() {
 		t.FailNow()
 	}
+}
+
+// eligible reports whether an advisor with these audiences and languages
+// may take conversation c (its hash) after it waited that long.
+func eligible(cfg Config, audiences, langs []string, c map[string]string, waited time.Duration) bool {
+	if !slices.Contains(audiences, c["aud"]) {
+		return false
+	}
+	if slices.Contains(langs, c["lang"]) {
+		return true
+	}
+	return cfg.FallbackAfter > 0 && c["fb"] != "0" && waited >= cfg.FallbackAfter &&
+		slices.ContainsFunc(langs, func(l string) bool { return slices.Contains(cfg.FallbackLanguages, l) })
 }
 
 func formatEvents(evs []event) string {

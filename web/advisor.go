@@ -437,7 +437,7 @@ func (a *advisor) duty(on bool) {
 	}
 	var err error
 	if on {
-		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: acct.MaxConversations, Audiences: acct.Audiences})
+		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: acct.MaxConversations, Audiences: acct.Audiences, Languages: acct.Languages})
 		if err == nil {
 			a.srv.log.Info("advisor on duty", "advisor", a.name)
 			a.srv.audit(auditDutyOn, a.name)

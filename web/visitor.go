@@ -112,6 +112,7 @@ func (v *visitor) start(data []byte) {
 	var f struct {
 		Audience string `json:"audience"`
 		Lang     string `json:"lang"`
+		Fallback *bool  `json:"fallback"` // absent: true
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
 		v.sock.sendError("bad_request", "start needs audience and lang", "", "")
@@ -152,7 +153,8 @@ func (v *visitor) start(data []byte) {
 		v.internal(err)
 		return
 	}
-	if _, err := v.srv.queue.Enqueue(ctx, id, f.Audience, f.Lang); err != nil {
+	need := routing.Need{Audience: f.Audience, Lang: f.Lang, NoFallback: f.Fallback != nil && !*f.Fallback}
+	if _, err := v.srv.queue.Enqueue(ctx, id, need); err != nil {
 		// Not in the queue, so nobody would ever answer it.
 		_, _ = v.srv.store.End(context.WithoutCancel(ctx), id, chat.EndedAbandoned)
 		v.internal(err)

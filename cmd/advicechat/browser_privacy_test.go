@@ -47,7 +47,8 @@ func TestBrowserVisitorLeavesNoTrace(t *testing.T) {
 	}
 	a := startApp(t, nil)
 	app := mustParse(t, a.URL)
-	adv, _ := onDutyAdvisor(t, a, "noor", "-name", "Noor")
+	// The browser's page is English: Noor speaks it.
+	adv, _ := onDutyAdvisor(t, a, "noor", "-name", "Noor", "-languages", "nl,en")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("app log:\n%s", a.logs.String())

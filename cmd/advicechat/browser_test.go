@@ -47,7 +47,8 @@ func TestBrowserVisitorAndAdvisor(t *testing.T) {
 	exitURL := exit.URL + "/"
 
 	a := startApp(t, map[string]string{"ADVICECHAT_EXIT_URL": exitURL})
-	password := a.addAdvisor(t, "anna", "-name", "Anna")
+	// The browser's page is English: Anna speaks it.
+	password := a.addAdvisor(t, "anna", "-name", "Anna", "-languages", "nl,en")
 
 	b := startBrowser(t)
 	adv := b.newTab("advisor")

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/accounts"
 )
 
 // config is everything the service reads from its environment.
@@ -38,6 +40,9 @@ type config struct {
 	BlockSecret     string
 	StartsPerClient int
 	Hours           *routing.Hours // nil: always open
+	RoutingPolicy   routing.Policy
+	FallbackAfter   time.Duration // 0: never
+	FallbackLangs   []string
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -174,6 +179,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 			fail("ADVICECHAT_HOURS", "%v", err)
 		} else {
 			c.Hours = h
+		}
+	}
+
+	policy := routing.DefaultPolicy().Name()
+	str("ADVICECHAT_ROUTING_POLICY", &policy)
+	if p, err := routing.ParsePolicy(policy); err != nil {
+		fail("ADVICECHAT_ROUTING_POLICY", "%v", err)
+	} else {
+		c.RoutingPolicy = p
+	}
+	dur("ADVICECHAT_FALLBACK_AFTER", &c.FallbackAfter, 2*time.Minute, 0)
+	langs := "en,nl"
+	str("ADVICECHAT_FALLBACK_LANGUAGES", &langs)
+	for _, l := range strings.Split(langs, ",") {
+		l = strings.TrimSpace(l)
+		switch {
+		case !slices.Contains(accounts.KnownLanguages, l):
+			fail("ADVICECHAT_FALLBACK_LANGUAGES", "unknown language %q (known: %s)", l, strings.Join(accounts.KnownLanguages, ", "))
+		case slices.Contains(c.FallbackLangs, l):
+			fail("ADVICECHAT_FALLBACK_LANGUAGES", "language %q listed twice", l)
+		default:
+			c.FallbackLangs = append(c.FallbackLangs, l)
 		}
 	}
 

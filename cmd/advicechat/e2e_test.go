@@ -296,3 +296,21 @@ func TestResumeShowsCurrentState(t *testing.T) {
 		t.Error("the joined entry was not replayed")
 	}
 }
+
+// TestWaitingConversationGoesToAdvisorComingOnDuty: a visitor already
+// waits when an advisor goes on duty; the advisor gets the conversation
+// (the assignment may reach the console before the new status does).
+func TestWaitingConversationGoesToAdvisorComingOnDuty(t *testing.T) {
+	a := startApp(t, nil)
+	v, conv, _ := startConversation(t, a, "public")
+	v.expect("waiting", isState("waiting"))
+	pw := a.addAdvisor(t, "emma", "-max", "1", "-languages", "nl,en")
+	hc := a.login(t, "emma", pw)
+	adv := a.advisor(t, hc, nil)
+	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
+	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.expectAll("on duty and assigned",
+		func(f frame) bool { return f.str("type") == "status" && f["duty"] == true },
+		func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
+	v.expect("active", isState("active"))
+}

@@ -80,11 +80,14 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		AckTimeout:  cfg.AckTimeout,
 	})
 	queue, err := routing.New(rdb, routing.Config{
-		Prefix:       cfg.KeyPrefix,
-		Queues:       queues,
-		AdvisorGrace: cfg.AdvisorGrace,
-		VisitorGrace: cfg.VisitorGrace,
-		Retention:    cfg.Retention,
+		Prefix:            cfg.KeyPrefix,
+		Queues:            queues,
+		Policy:            cfg.RoutingPolicy,
+		FallbackAfter:     cfg.FallbackAfter,
+		FallbackLanguages: cfg.FallbackLangs,
+		AdvisorGrace:      cfg.AdvisorGrace,
+		VisitorGrace:      cfg.VisitorGrace,
+		Retention:         cfg.Retention,
 	})
 	if err != nil {
 		return err

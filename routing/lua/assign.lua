@@ -1,76 +1,124 @@
 -- Assigns waiting conversations to on-duty advisors with free capacity.
--- Policy: the longest-waiting conversation across the queues first; it goes
--- to the eligible advisor (audience skill, load below capacity) with the
--- lowest load ratio, ties to the one whose last assignment is oldest, then
--- by name. Never over capacity; a conversation leaves its queue in the same
--- atomic step that gives it to one advisor, so it cannot be given twice.
--- KEYS[1] the on-duty set. ARGV: P, now, max assignments, queue names...
+-- Prepended: lib.lua, then the policy's script, which defines
+-- better(a, b): whether advisor a goes before advisor b (see policy.go).
+--
+-- Which conversation: the one waiting longest of those some free advisor is
+-- eligible for. Each queue is scanned in waiting order, as deep as the
+-- scan depth (scanDepth in queue.go), so a conversation nobody free can
+-- take does not hold up those behind it; it keeps its place. Which
+-- advisor: of the eligible ones, the one the policy puts first. Eligible means on duty, load below capacity, the
+-- conversation's audience among their skills, and its language among
+-- theirs or, once it has waited the fallback time and the visitor allowed
+-- it, one of the fallback languages among theirs.
+--
+-- Never over capacity; a conversation leaves its queue in the same atomic
+-- step that gives it to one advisor, so it cannot be given twice.
+-- KEYS[1] the on-duty set. ARGV: P, now, max assignments, scan depth,
+-- fallback after (ms, 0 never), fallback languages (comma separated),
+-- queue names...
 -- Returns a flat list: id, advisor, alias, enqueued-at (ms), ...
 local maxn = tonumber(ARGV[3])
+local scan = tonumber(ARGV[4])
+local fallback_after = tonumber(ARGV[5])
+local fallback_langs = split_set(ARGV[6])
 local queues = {}
-for i = 4, #ARGV do queues[#queues + 1] = ARGV[i] end
+for i = 7, #ARGV do queues[#queues + 1] = ARGV[i] end
 
 local advisors = {}
+local free = 0 -- advisors with room
 for _, name in ipairs(redis.call('SMEMBERS', P .. 'onduty')) do
-  local h = redis.call('HMGET', adv_key(name), 'duty', 'cap', 'aud', 'last', 'alias')
+  local h = redis.call('HMGET', adv_key(name), 'duty', 'cap', 'aud', 'last', 'alias', 'lang', 'seq')
   if h[1] == '1' then
-    advisors[#advisors + 1] = {
+    local a = {
       name = name,
       cap = tonumber(h[2]) or 0,
-      aud = ',' .. (h[3] or '') .. ',',
+      aud = split_set(h[3] or ''),
       last = tonumber(h[4]) or 0,
       alias = (h[5] ~= false and h[5] ~= '' and h[5]) or name,
+      -- An advisor who went on duty before languages were recorded speaks
+      -- every language, as all did then.
+      lang = h[6] and split_set(h[6]) or nil,
+      seq = tonumber(h[7]) or 0,
       load = redis.call('SCARD', convs_key(name)),
     }
+    a.fallback = false
+    if a.lang then
+      for l in pairs(a.lang) do
+        if fallback_langs[l] then a.fallback = true end
+      end
+    end
+    if a.load < a.cap then free = free + 1 end
+    advisors[#advisors + 1] = a
   end
 end
 
-local function pick(audience)
+local function speaks(a, c)
+  if a.lang == nil or a.lang[c.lang] then return true end
+  return c.fallback and a.fallback
+end
+
+local function pick(c)
   local best = nil
   for _, a in ipairs(advisors) do
-    if a.load < a.cap and string.find(a.aud, ',' .. audience .. ',', 1, true) then
-      if best == nil then
-        best = a
-      else
-        local l, r = a.load * best.cap, best.load * a.cap -- compare ratios without division
-        if l < r or (l == r and (a.last < best.last or (a.last == best.last and a.name < best.name))) then
-          best = a
-        end
-      end
+    if a.load < a.cap and a.aud[c.aud] and speaks(a, c) and (best == nil or better(a, best)) then
+      best = a
     end
   end
   return best
 end
 
+-- What a conversation needs, read once per script run.
+local needs = {}
+local function need(id, score)
+  local c = needs[id]
+  if c == nil then
+    local h = redis.call('HMGET', conv_key(id), 'st', 'aud', 'lang', 'fb')
+    if h[1] ~= 'waiting' then
+      c = false
+    else
+      c = {aud = h[2] or '', lang = h[3] or '',
+        fallback = fallback_after > 0 and h[4] ~= '0' and NOW - score >= fallback_after}
+    end
+    needs[id] = c
+  end
+  return c
+end
+
 local out = {}
 for _ = 1, maxn do
+  if free == 0 then break end
   local chosen = nil
   for _, q in ipairs(queues) do
-    local head = redis.call('ZRANGE', queue_key(q), 0, 0, 'WITHSCORES')
-    while head[1] and redis.call('HGET', conv_key(head[1]), 'st') ~= 'waiting' do
-      -- A conversation whose data expired cannot be served; drop it so it
-      -- does not block the queue.
-      redis.call('ZREM', queue_key(q), head[1])
-      head = redis.call('ZRANGE', queue_key(q), 0, 0, 'WITHSCORES')
-    end
-    if head[1] then
-      local score = tonumber(head[2])
-      if chosen == nil or score < chosen.score then
-        local a = pick(redis.call('HGET', conv_key(head[1]), 'aud'))
+    local waiting = redis.call('ZRANGE', queue_key(q), 0, scan - 1, 'WITHSCORES')
+    for i = 1, #waiting, 2 do
+      local id, score = waiting[i], tonumber(waiting[i + 1])
+      if chosen and score >= chosen.score then break end
+      local c = need(id, score)
+      if c == false then
+        -- A conversation whose data expired cannot be served; drop it so it
+        -- does not take a place in the queue.
+        redis.call('ZREM', queue_key(q), id)
+      else
+        local a = pick(c)
         if a then
-          chosen = {id = head[1], q = q, score = score, adv = a}
+          chosen = {id = id, q = q, score = score, adv = a}
+          break
         end
       end
     end
   end
   if chosen == nil then break end
   local a = chosen.adv
+  local seq = redis.call('INCR', P .. 'asgseq')
   redis.call('ZREM', queue_key(chosen.q), chosen.id)
   redis.call('HSET', conv_key(chosen.id), 'st', 'active', 'adv', a.name, 'asg', NOW)
   redis.call('SADD', convs_key(a.name), chosen.id)
-  redis.call('HSET', adv_key(a.name), 'last', NOW)
+  redis.call('HSET', adv_key(a.name), 'last', NOW, 'seq', seq)
+  needs[chosen.id] = false
   a.load = a.load + 1
   a.last = NOW
+  a.seq = seq
+  if a.load == a.cap then free = free - 1 end
   tell_advisor(a.name, 'assigned', chosen.id, '')
   out[#out + 1] = chosen.id
   out[#out + 1] = a.name

@@ -11,6 +11,13 @@ local function adv_key(name) return P .. 'adv:' .. name end
 local function convs_key(name) return P .. 'adv:' .. name .. ':convs' end
 local function adv_channel(name) return P .. 'a:' .. name end
 
+-- The members of a comma-separated list, as a set.
+local function split_set(s)
+  local set = {}
+  for item in string.gmatch(s, '[^,]+') do set[item] = true end
+  return set
+end
+
 local function tell_advisor(name, kind, id, reason)
   redis.call('PUBLISH', adv_channel(name),
     cjson.encode({type = kind, conversation = id, reason = reason}))
