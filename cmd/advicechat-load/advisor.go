@@ -261,12 +261,7 @@ func (a *advisorClient) handle(f inFrame) {
 		if !ok {
 			return
 		}
-		for _, m := range cv.replies {
-			if m.cid == f.ID {
-				m.acked = true
-				a.r.chk.Acked(cv.id, sideAdvisor, m.cid, f.Seq, f.at)
-			}
-		}
+		acked(a.r.chk, cv.replies, cv.id, sideAdvisor, f)
 	case "error":
 		a.r.stats.err("server_" + f.Code)
 		a.refused(f)

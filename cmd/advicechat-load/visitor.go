@@ -250,15 +250,20 @@ func (v *visitor) handle(f inFrame) {
 			v.r.chk.Done(v.conv, sideVisitor)
 		}
 	case "ack":
-		for _, m := range v.msgs {
-			if m.cid == f.ID {
-				m.acked = true
-				v.r.chk.Acked(v.conv, sideVisitor, m.cid, f.Seq, f.at)
-			}
-		}
+		acked(v.r.chk, v.msgs, v.conv, sideVisitor, f)
 	case "error":
 		v.r.stats.err("server_" + f.Code)
 		v.refused(f)
+	}
+}
+
+// acked marks the message an ack is for as acked and records the ack.
+func acked(chk *Checker, msgs []*outMsg, conv, side string, f inFrame) {
+	for _, m := range msgs {
+		if m.cid == f.ID {
+			m.acked = true
+			chk.Acked(conv, side, m.cid, f.Seq, f.at)
+		}
 	}
 }
 
