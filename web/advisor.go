@@ -50,6 +50,7 @@ type advisor struct {
 	// after is what the page said it has, per conversation (hello); set
 	// before any watch, then read by the writer only.
 	after map[string]int64
+	at    map[string]int64
 
 	// Writer-owned.
 	lastQueue []byte
@@ -94,6 +95,9 @@ func (a *advisor) run() {
 	defer started()
 	var hello struct {
 		After map[string]int64 `json:"after"`
+		// At is, per conversation, the at of the entry at after: with it
+		// a loss in a failover is told (interrupted), not hidden.
+		At map[string]int64 `json:"at"`
 	}
 	for {
 		typ, data, err := a.sock.readFrame()
@@ -114,6 +118,7 @@ func (a *advisor) run() {
 		break
 	}
 	started()
+	a.at = hello.At
 	if err := a.attach(hello.After); err != nil {
 		a.internal(err, "")
 		a.sock.closeAfter(websocket.StatusInternalError, "internal error")
@@ -225,7 +230,7 @@ func (a *advisor) gone(ctx context.Context, id string) {
 	// page's last seq; onEntry stops following at the end.
 	if ended && st.Advisor == a.name {
 		if last, err := a.srv.store.LastSeq(ctx, id); err == nil && last > a.after[id] {
-			if err := a.sock.follow(id, a.after[id]); err != nil {
+			if err := a.sock.followAt(id, a.after[id], a.at[id]); err != nil {
 				a.internal(err, id)
 			}
 		}
@@ -301,7 +306,11 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 	b, _ := json.Marshal(f)
 	a.sock.write(b)
 	delete(a.ended, id)
-	if err := a.sock.follow(id, after); err != nil {
+	var at int64
+	if after == a.after[id] {
+		at = a.at[id] // what the page said of its entry at after
+	}
+	if err := a.sock.followAt(id, after, at); err != nil {
 		a.internal(err, id)
 	}
 	a.refreshStatus(ctx)

@@ -9,6 +9,7 @@ type metrics struct {
 	messages    *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	slowClosed  prometheus.Counter
+	interrupted prometheus.Counter
 	logins      *prometheus.CounterVec
 	started     prometheus.Counter
 	ended       *prometheus.CounterVec
@@ -32,6 +33,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "advicechat_slow_clients_closed_total",
 			Help: "Sockets closed because their send queue filled up.",
 		}),
+		interrupted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_interrupted_total",
+			Help: "Clients told that entries they had were lost from a conversation's stream (a Redis failover without replica acks).",
+		}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_advisor_logins_total",
 			Help: "Advisor login attempts, by result.",
@@ -45,6 +50,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Conversations ended, by who ended them.",
 		}, []string{"by"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.logins, m.started, m.ended)
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.ended)
 	return m
 }

@@ -78,6 +78,9 @@ type socket struct {
 
 	// Writer-owned state.
 	cursors map[string]int64
+	// lastAt is the at of the entry at each cursor, when known: it tells
+	// whether the stream still holds the entry the client got last.
+	lastAt map[string]int64
 	// onEntry, when set, sees every entry after it is written (writer
 	// goroutine); the visitor uses it to follow its state.
 	onEntry func(ctx context.Context, e chat.Entry)
@@ -106,6 +109,7 @@ func newSocket(parent context.Context, srv *Server, conn *websocket.Conn, role s
 		cancel:     cancel,
 		channels:   make(map[string]string),
 		cursors:    make(map[string]int64),
+		lastAt:     make(map[string]int64),
 		writerDone: make(chan struct{}),
 	}
 	conn.SetReadLimit(maxFrame)
@@ -201,7 +205,12 @@ func (s *socket) watch(channel string) error {
 
 // follow starts sending conv's entries after seq after: live ones from now
 // on, and the stream from after onwards.
-func (s *socket) follow(conv string, after int64) error {
+func (s *socket) follow(conv string, after int64) error { return s.followAt(conv, after, 0) }
+
+// followAt is follow for a client that also said the at of its entry
+// after: if the stream no longer holds that entry, the client is told what
+// was lost (see verify) before it gets more.
+func (s *socket) followAt(conv string, after, at int64) error {
 	ch := s.srv.store.Channel(conv)
 	s.mu.Lock()
 	_, already := s.channels[ch]
@@ -220,8 +229,11 @@ func (s *socket) follow(conv string, after int64) error {
 	s.do(func(ctx context.Context) {
 		if _, ok := s.cursors[conv]; !ok {
 			s.cursors[conv] = after
+			if at > 0 && after > 0 {
+				s.lastAt[conv] = at
+			}
 		}
-		s.catchUp(ctx, conv)
+		s.resync(ctx, conv)
 	})
 	return nil
 }
@@ -236,7 +248,10 @@ func (s *socket) unfollow(conv string) {
 	if ok {
 		s.srv.hub.Unwatch(ch, s)
 	}
-	s.do(func(context.Context) { delete(s.cursors, conv) })
+	s.do(func(context.Context) {
+		delete(s.cursors, conv)
+		delete(s.lastAt, conv)
+	})
 }
 
 func (s *socket) unwatchAll(extra ...string) {
@@ -281,7 +296,7 @@ func (s *socket) writeLoop() {
 			case it.fn != nil:
 				it.fn(s.ctx)
 			case it.sync:
-				s.catchUp(s.ctx, it.conv)
+				s.resync(s.ctx, it.conv)
 			case it.entry != nil:
 				s.deliver(it.conv, it.entry)
 			}
@@ -312,6 +327,7 @@ func (s *socket) writeEntry(ctx context.Context, e chat.Entry) {
 	}
 	s.write(b)
 	s.cursors[e.Conversation] = e.Seq
+	s.lastAt[e.Conversation] = e.At
 	if s.onEntry != nil {
 		s.onEntry(ctx, e)
 	}
@@ -331,12 +347,103 @@ func (s *socket) deliver(conv string, payload []byte) {
 		return
 	}
 	switch {
+	case e.Seq == cur && s.lastAt[conv] != 0 && e.At != s.lastAt[conv]:
+		// Another entry under the seq the client got last: the stream
+		// lost entries in a failover and reused their seqs.
+		s.resync(s.ctx, conv)
 	case e.Seq <= cur:
 	case e.Seq == cur+1:
 		s.writeEntry(s.ctx, e)
 	default:
 		s.catchUp(s.ctx, conv)
 	}
+}
+
+// verifyWindow is how far back from the cursor verify looks for the last
+// entry the stream and the client still share. A failover loses the
+// entries of the replica lag, well under a second: a handful at most.
+const verifyWindow = 64
+
+// resync verifies the cursor and then writes every stored entry after it:
+// what a socket does whenever it may have missed something (a new follow, a
+// resubscription after the pub/sub connection came back).
+func (s *socket) resync(ctx context.Context, conv string) {
+	if s.verify(ctx, conv) {
+		s.catchUp(ctx, conv)
+	}
+}
+
+// interruptedFrame tells a client that the entries it holds after Seq are
+// no longer stored: a Redis failover lost them (docs/delivery.md).
+type interruptedFrame struct {
+	Type         string `json:"type"`
+	Conversation string `json:"conversation"`
+	Seq          int64  `json:"seq"`
+}
+
+// verify checks that the stream still holds the entry the client got last.
+// Without replica acks (ADVICECHAT_ACK_REPLICAS=0) a failover can lose the
+// newest entries, and the entries written after it take their seqs: a
+// client going on from its cursor would never see those and would keep
+// the lost ones as if they had been delivered. Found out, the client is
+// told with an interrupted frame which seq it can keep up to, and the
+// cursor moves back there so the stream's entries after it follow.
+//
+// Entries are appended in time order and a failover takes seconds, so the
+// stream's entries up to the client's last at are the ones both still
+// share; a later at under a seq the client has marks a reused seq.
+// It reports whether to go on; false means the socket is closing.
+func (s *socket) verify(ctx context.Context, conv string) bool {
+	cur, ok := s.cursors[conv]
+	at := s.lastAt[conv]
+	if !ok || cur == 0 || at == 0 {
+		return true
+	}
+	from := max(0, cur-verifyWindow)
+	es, err := s.srv.store.After(ctx, conv, from, int(cur-from))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("verify failed", "err", err)
+			s.close(websocket.StatusInternalError, "internal error, reconnect")
+		}
+		return false
+	}
+	if n := len(es); n > 0 && es[n-1].Seq == cur && es[n-1].At == at {
+		return true
+	}
+	keep, keepAt := from, int64(0)
+	if len(es) == 0 {
+		// Nothing left in the window: the stream ends before it, or the
+		// conversation is gone altogether.
+		last, err := s.srv.store.LastSeq(ctx, conv)
+		if err != nil {
+			if ctx.Err() == nil {
+				// Gone (its data lost with the primary, say): the resume
+				// after the reconnect says so plainly.
+				s.log.Warn("verify: conversation unreadable", "err", err)
+				s.close(websocket.StatusInternalError, "internal error, reconnect")
+			}
+			return false
+		}
+		keep = min(last, from)
+	}
+	for _, e := range es {
+		if e.Seq >= cur || e.At > at {
+			break
+		}
+		keep, keepAt = e.Seq, e.At
+	}
+	s.srv.metrics.interrupted.Inc()
+	s.log.Warn("entries lost from a conversation's stream; client told", "kept", keep, "had", cur)
+	b, _ := json.Marshal(interruptedFrame{Type: "interrupted", Conversation: conv, Seq: keep})
+	s.write(b)
+	s.cursors[conv] = keep
+	if keepAt != 0 {
+		s.lastAt[conv] = keepAt
+	} else {
+		delete(s.lastAt, conv)
+	}
+	return true
 }
 
 // catchUp writes every stored entry after the cursor.

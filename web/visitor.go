@@ -166,7 +166,7 @@ func (v *visitor) start(data []byte) {
 		Conversation string `json:"conversation"`
 		Token        string `json:"token"`
 	}{"started", id, token})
-	v.attach(id, 0)
+	v.attach(id, 0, 0)
 }
 
 func (v *visitor) resume(data []byte) {
@@ -174,9 +174,10 @@ func (v *visitor) resume(data []byte) {
 		Conversation string `json:"conversation"`
 		Token        string `json:"token"`
 		After        int64  `json:"after"`
+		At           int64  `json:"at"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil || !chat.ValidID(f.Conversation) || f.Token == "" || f.After < 0 {
-		v.sock.sendError("bad_request", "resume needs conversation, token and after >= 0", "", "")
+	if err := json.Unmarshal(data, &f); err != nil || !chat.ValidID(f.Conversation) || f.Token == "" || f.After < 0 || f.At < 0 {
+		v.sock.sendError("bad_request", "resume needs conversation, token, after >= 0 and at >= 0", "", "")
 		return
 	}
 	ctx := v.sock.ctx
@@ -200,7 +201,7 @@ func (v *visitor) resume(data []byte) {
 		v.internal(err)
 		return
 	}
-	if f.After > last {
+	if f.After > last && f.At == 0 {
 		v.sock.sendError("bad_request", "after is beyond the last entry of the conversation", "", f.Conversation)
 		return
 	}
@@ -215,12 +216,14 @@ func (v *visitor) resume(data []byte) {
 		return
 	}
 	v.replayUntil = last
-	v.attach(f.Conversation, f.After)
+	// With at, a client beyond the stream's last entry holds entries that a
+	// failover lost: it is told so (interrupted) instead of refused.
+	v.attach(f.Conversation, f.After, f.At)
 }
 
 // attach makes the socket the visitor's: it follows the conversation from
 // after, keeps the visitor present, and tells the state.
-func (v *visitor) attach(id string, after int64) {
+func (v *visitor) attach(id string, after, at int64) {
 	v.conv = id
 	v.sock.setPresence(id)
 	v.sock.onEntry = v.onEntry
@@ -235,7 +238,7 @@ func (v *visitor) attach(id string, after int64) {
 		v.internal(err)
 		return
 	}
-	if err := v.sock.follow(id, after); err != nil {
+	if err := v.sock.followAt(id, after, at); err != nil {
 		v.internal(err)
 	}
 }

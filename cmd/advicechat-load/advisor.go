@@ -183,15 +183,15 @@ func (a *advisorClient) connect(ctx context.Context) {
 		return
 	}
 	a.conn, a.gen, a.onDuty = c, a.gen+1, false
-	after := map[string]int64{}
+	after, at := map[string]int64{}, map[string]int64{}
 	for id, cv := range a.convs {
 		cv.stream = nil
 		if !cv.complete {
-			after[id] = cv.view.high
+			after[id], at[id] = cv.view.high, cv.view.highAt()
 		}
 	}
 	a.traceAll("conn %d to %s, > hello %v", a.gen, target, after)
-	if err := c.send(helloFrame{Type: "hello", After: after}); err != nil {
+	if err := c.send(helloFrame{Type: "hello", After: after, At: at}); err != nil {
 		return
 	}
 	if every := a.r.cfg.ReconnectEvery; every > 0 && !a.stopping {
@@ -262,6 +262,17 @@ func (a *advisorClient) handle(f inFrame) {
 			return
 		}
 		acked(a.r.chk, cv.replies, cv.id, sideAdvisor, f)
+	case "interrupted":
+		cv, ok := a.convs[f.conv]
+		if !ok {
+			return
+		}
+		if cv.stream == nil {
+			cv.stream = a.r.chk.Stream(cv.id, sideAdvisor, cv.view.high)
+		}
+		cv.stream.Interrupted(f.Seq)
+		cv.view.interrupted(f.Seq)
+		unack(cv.replies, f.Seq)
 	case "error":
 		a.r.stats.err("server_" + f.Code)
 		a.refused(f)
@@ -274,7 +285,7 @@ func (a *advisorClient) entry(f inFrame) {
 		cv.stream = a.r.chk.Stream(cv.id, sideAdvisor, cv.view.high)
 	}
 	cv.stream.Entry(f)
-	if !cv.view.add(f.Seq) {
+	if !cv.view.add(f.Seq, f.EntryAt) {
 		return
 	}
 	switch {

@@ -29,6 +29,9 @@ type Checker struct {
 
 	// Found while entries arrive.
 	outOfOrder, gaps, serverDups, mismatched int
+	// interrupted counts interrupted frames; reported the acked messages
+	// whose loss they told their sender.
+	interrupted, reported int
 
 	ackLatency, deliveryLatency []time.Duration
 }
@@ -238,6 +241,48 @@ func (s *Stream) Entry(f inFrame) {
 	}
 }
 
+// Interrupted records that the server told this socket's side that the
+// entries after keep are no longer stored (a failover lost them). The side
+// forgets them; its messages acked after keep count as reported losses and
+// are sent again, so their new seqs are not duplicates.
+func (s *Stream) Interrupted(keep int64) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interrupted++
+	s.last = min(s.last, keep)
+	s.mark = min(s.mark, keep)
+	r := c.conv(s.conv)
+	sr := r.side(s.side)
+	for seq := range sr.seen {
+		if seq > keep {
+			delete(sr.seen, seq)
+		}
+	}
+	for _, set := range sr.byMsg {
+		for seq := range set {
+			if seq > keep {
+				delete(set, seq)
+			}
+		}
+	}
+	sr.max = min(sr.max, keep)
+	for _, m := range r.sent {
+		if m.from != s.side {
+			continue
+		}
+		for seq := range m.ackSeqs {
+			if seq > keep {
+				delete(m.ackSeqs, seq)
+			}
+		}
+		if m.acked && m.ackSeq > keep {
+			m.acked, m.ackSeq = false, 0
+			c.reported++
+		}
+	}
+}
+
 // Result is the checker's verdict. See docs/delivery.md.
 type Result struct {
 	Conversations int `json:"conversations"`
@@ -263,6 +308,13 @@ type Result struct {
 	UnackedDelivered int `json:"unacked_delivered"`
 
 	ServerDuplicates int `json:"server_duplicates"`
+
+	// Interrupted counts the interrupted frames clients got: entries a
+	// failover lost, told to both sides. LostReported counts the acked
+	// messages among them; their senders sent them again. Neither is a
+	// violation: the guarantee is that a loss is never silent.
+	Interrupted  int `json:"interrupted"`
+	LostReported int `json:"lost_reported"`
 
 	AckLatency      Latency `json:"ack_latency_ms"`
 	DeliveryLatency Latency `json:"delivery_latency_ms"`
@@ -294,6 +346,8 @@ func (c *Checker) Result() Result {
 		Gaps:             c.gaps,
 		ServerDuplicates: c.serverDups,
 		Mismatched:       c.mismatched,
+		Interrupted:      c.interrupted,
+		LostReported:     c.reported,
 		AckLatency:       latencyOf(c.ackLatency),
 		DeliveryLatency:  latencyOf(c.deliveryLatency),
 	}

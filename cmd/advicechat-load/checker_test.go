@@ -7,7 +7,7 @@ import (
 
 // step is one thing a checker is told.
 type step struct {
-	op         string // sent, ack, stream, entry, done
+	op         string // sent, ack, stream, entry, interrupted, done
 	conv, side string // side: the sender (sent, ack) or the receiver
 	cid        string
 	seq        int64 // ack and entry: the seq; stream: the mark
@@ -46,6 +46,8 @@ func play(steps []step) Result {
 				from = sideVisitor
 			}
 			streams[s.conv+s.side].Entry(entryOf(from, s.cid, s.seq))
+		case "interrupted":
+			streams[s.conv+s.side].Interrupted(s.seq)
 		case "done":
 			c.Done(s.conv, s.side)
 		}
@@ -117,6 +119,21 @@ func TestChecker(t *testing.T) {
 			step{op: "entry", conv: "c1", side: sideVisitor, cid: "a1", seq: 3},
 			step{op: "entry", conv: "c1", side: sideVisitor, cid: "a2", seq: 4}),
 			Result{Conversations: 1, Unfinished: 1, Sent: 3, Acked: 2, Unacked: 1, Delivered: 3, UnackedDelivered: 1}},
+		{"loss told to both sides, message sent again: reported, not lost", append(with(delivered...),
+			// A failover loses a1 (seq 3); both sides are told, the advisor
+			// sends a1 again and it is stored at 3 once more.
+			step{op: "interrupted", conv: "c1", side: sideVisitor, seq: 2},
+			step{op: "interrupted", conv: "c1", side: sideAdvisor, seq: 2},
+			step{op: "ack", conv: "c1", side: sideAdvisor, cid: "a1", seq: 3},
+			step{op: "entry", conv: "c1", side: sideVisitor, cid: "a1", seq: 3},
+			step{op: "entry", conv: "c1", side: sideAdvisor, cid: "a1", seq: 3},
+			step{op: "done", conv: "c1", side: sideVisitor}, step{op: "done", conv: "c1", side: sideAdvisor}),
+			Result{Conversations: 1, Completed: 1, Sent: 2, Acked: 2, Delivered: 2, Interrupted: 2, LostReported: 1}},
+		{"loss told, message not sent again: lost", append(with(delivered...),
+			step{op: "interrupted", conv: "c1", side: sideVisitor, seq: 2},
+			step{op: "interrupted", conv: "c1", side: sideAdvisor, seq: 2},
+			step{op: "done", conv: "c1", side: sideVisitor}, step{op: "done", conv: "c1", side: sideAdvisor}),
+			Result{Conversations: 1, Completed: 1, Sent: 2, Acked: 1, Unacked: 1, Delivered: 2, Interrupted: 2, LostReported: 1}},
 		{"conversation the run did not start: orphaned", []step{
 			{op: "stream", conv: "c2", side: sideAdvisor},
 			{op: "entry", conv: "c2", side: sideAdvisor, seq: 1}},
@@ -157,8 +174,19 @@ func TestConvView(t *testing.T) {
 	}{
 		{1, true, 1}, {3, true, 1}, {3, false, 1}, {2, true, 3}, {1, false, 3}, {4, true, 4},
 	} {
-		if got := v.add(tt.seq); got != tt.fresh || v.high != tt.wantHigh {
+		if got := v.add(tt.seq, 100*tt.seq); got != tt.fresh || v.high != tt.wantHigh {
 			t.Errorf("add(%d) = %v, high %d; want %v, high %d", tt.seq, got, v.high, tt.fresh, tt.wantHigh)
 		}
+	}
+	if v.highAt() != 400 {
+		t.Errorf("highAt() = %d, want 400 (the at of seq 4)", v.highAt())
+	}
+	v.add(6, 600)
+	v.interrupted(3)
+	if v.high != 3 || v.highAt() != 300 || v.seen[6] {
+		t.Errorf("after interrupted(3): high %d at %d, seen %v; want high 3 at 300, nothing after", v.high, v.highAt(), v.seen)
+	}
+	if !v.add(4, 450) || v.high != 4 {
+		t.Errorf("after interrupted(3), seq 4 must be new again")
 	}
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // testClient is a raw protocol client for the tests that need one step at
@@ -188,5 +192,124 @@ func TestAdvisorInternalErrorNamesMessage(t *testing.T) {
 	f = p.adv.expect("an answer to the end", func(f inFrame) bool { return f.Type == "error" || f.Type == "entry" })
 	if f.Type != "error" || f.Code != "internal" || f.conv != p.conv {
 		t.Errorf("end with Redis down: got %s %q conversation %q; want internal for conversation %s", f.Type, f.Code, f.conv, p.conv)
+	}
+}
+
+// loseTail makes Redis hold conv as a replica would that missed its last
+// entries when it was promoted: the stream and its seq end at keep, and
+// the lost entries' client ids are forgotten, so new entries take their
+// seqs. It returns how many entries were dropped.
+var loseTail = redis.NewScript(`
+local log, meta, cids, keep = KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1])
+local all = redis.call('XRANGE', log, '-', '+')
+redis.call('DEL', log)
+local dropped = 0
+for _, m in ipairs(all) do
+  local seq = tonumber(string.sub(m[1], 3))
+  if seq <= keep then
+    redis.call('XADD', log, m[1], unpack(m[2]))
+  else
+    dropped = dropped + 1
+    local f = m[2]
+    local from, cid = '', ''
+    for i = 1, #f, 2 do
+      if f[i] == 'f' then from = f[i + 1] end
+      if f[i] == 'c' then cid = f[i + 1] end
+    end
+    if cid ~= '' then redis.call('HDEL', cids, from .. ':' .. cid) end
+  end
+end
+redis.call('HSET', meta, 'seq', keep)
+return dropped
+`)
+
+// TestFaultLossReported: a failover without replica acks loses the last
+// entries of a conversation and the next entries take their seqs. Neither
+// side may go on as if nothing happened: both get an interrupted frame
+// naming the last seq still stored, then the stream's new entries; and a
+// page resuming from a lost entry is told the same, not refused.
+func TestFaultLossReported(t *testing.T) {
+	t.Parallel()
+	p := startPair(t)
+	var last inFrame
+	for i, from := range []string{"visitor", "advisor", "visitor"} {
+		id := fmt.Sprintf("m%d", i)
+		if from == "visitor" {
+			p.vis.send(messageFrame{Type: "message", ID: id, Text: "text " + id})
+		} else {
+			p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: id, Text: "text " + id})
+		}
+		last = p.adv.expect("entry "+id, func(f inFrame) bool { return f.Type == "entry" && f.ID == id })
+		p.vis.expect("entry "+id, func(f inFrame) bool { return f.Type == "entry" && f.ID == id })
+	}
+	keep := last.Seq - 2 // m1 and m2 are lost
+
+	ctx := context.Background()
+	keys, err := p.redis.Client.Keys(ctx, "*{c:"+p.conv+"}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRole := map[string]string{}
+	for _, k := range keys {
+		byRole[k[strings.LastIndex(k, ":")+1:]] = k
+	}
+	if byRole["log"] == "" || byRole["meta"] == "" {
+		t.Fatalf("conversation keys not found: %v", keys)
+	}
+	n, err := loseTail.Run(ctx, p.redis.Client, []string{byRole["log"], byRole["meta"], byRole["meta"][:len(byRole["meta"])-len("meta")] + "cids"}, keep).Int()
+	if err != nil || n != 2 {
+		t.Fatalf("dropping the tail: %d entries, %v", n, err)
+	}
+	// The promoted replica's pub/sub has nobody on it: every instance
+	// resubscribes, as after a real failover.
+	if err := p.redis.Client.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*testClient{"visitor": p.vis, "advisor": p.adv} {
+		f := c.expect(name+" told of the loss", func(f inFrame) bool { return f.Type == "interrupted" })
+		if f.conv != p.conv || f.Seq != keep {
+			t.Errorf("%s: interrupted for %q at seq %d, want %s at %d", name, f.conv, f.Seq, p.conv, keep)
+		}
+	}
+
+	// Written after the failover: it takes a lost entry's seq and reaches
+	// both sides.
+	p.vis.send(messageFrame{Type: "message", ID: "m3", Text: "are you still there?"})
+	// The entry may come before the ack or after it.
+	var acked, echoed bool
+	for !acked || !echoed {
+		f := p.vis.expect("ack and entry of m3", func(f inFrame) bool { return f.ID == "m3" && (f.Type == "ack" || f.Type == "entry") })
+		if f.Seq != keep+1 {
+			t.Fatalf("visitor: m3 %s at seq %d, want the reused seq %d", f.Type, f.Seq, keep+1)
+		}
+		acked, echoed = acked || f.Type == "ack", echoed || f.Type == "entry"
+	}
+	if f := p.adv.expect("m3", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" }); f.Seq != keep+1 {
+		t.Errorf("advisor got m3 at seq %d, want %d", f.Seq, keep+1)
+	}
+
+	// A page that was away during all this resumes from the lost m2, and
+	// says so with its at: it is told, then gets m3.
+	adv := dialTest(t, p.target, "/ws/advisor", p.cookie)
+	adv.send(helloFrame{Type: "hello", After: map[string]int64{p.conv: last.Seq}, At: map[string]int64{p.conv: last.EntryAt}})
+	f := adv.expect("resuming advisor told of the loss", func(f inFrame) bool { return f.Type == "interrupted" })
+	if f.Seq != keep {
+		t.Errorf("resuming advisor: interrupted at seq %d, want %d", f.Seq, keep)
+	}
+	adv.expect("m3 after the resume", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" })
+
+	vis := dialTest(t, p.target, "/ws/visitor", nil)
+	vis.send(resumeFrame{Type: "resume", Conversation: p.conv, Token: p.token, After: last.Seq, At: last.EntryAt})
+	f = vis.expect("resuming visitor told of the loss", func(f inFrame) bool { return f.Type == "interrupted" || f.Type == "error" })
+	if f.Type != "interrupted" || f.Seq != keep {
+		t.Errorf("resuming visitor: got %s %q seq %d, want interrupted at %d", f.Type, f.Code, f.Seq, keep)
+	}
+	vis.expect("m3 after the resume", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" })
+
+	// Without at, a resume beyond the stream stays bad input.
+	bad := dialTest(t, p.target, "/ws/visitor", nil)
+	bad.send(resumeFrame{Type: "resume", Conversation: p.conv, Token: p.token, After: last.Seq + 5})
+	if f := bad.expect("an answer", func(f inFrame) bool { return f.Type == "error" || f.Type == "state" }); f.Type != "error" || f.Code != "bad_request" {
+		t.Errorf("resume beyond the stream without at: got %s %q, want error bad_request", f.Type, f.Code)
 	}
 }

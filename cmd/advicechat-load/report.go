@@ -81,6 +81,9 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  messages       %d sent, %d acked, %d unacked, %d delivered, %d retries\n", r.Sent, r.Acked, r.Unacked, r.Delivered, r.Retries)
 	fmt.Fprintf(w, "  guarantee      lost %d, duplicated %d, out_of_order %d, gaps %d, holes %d, mismatched %d\n", r.Lost, r.Duplicated, r.OutOfOrder, r.Gaps, r.Holes, r.Mismatched)
 	fmt.Fprintf(w, "  allowed        server_duplicates %d (dropped by seq), unverified %d, unacked_delivered %d\n", r.ServerDuplicates, r.Unverified, r.UnackedDelivered)
+	if r.Interrupted > 0 {
+		fmt.Fprintf(w, "  told of loss   interrupted %d, acked messages lost and sent again %d\n", r.Interrupted, r.LostReported)
+	}
 	fmt.Fprintf(w, "  reconnects     visitor %d, advisor %d (deliberate)\n", r.Reconnects[sideVisitor], r.Reconnects[sideAdvisor])
 	fmt.Fprintf(w, "  latency ms     ack      p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)\n", r.AckLatency.P50, r.AckLatency.P90, r.AckLatency.P99, r.AckLatency.Max, r.AckLatency.Count)
 	fmt.Fprintf(w, "                 delivery p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)\n", r.DeliveryLatency.P50, r.DeliveryLatency.P90, r.DeliveryLatency.P99, r.DeliveryLatency.Max, r.DeliveryLatency.Count)

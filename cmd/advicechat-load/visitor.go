@@ -12,23 +12,55 @@ import (
 type convView struct {
 	seen map[int64]bool
 	high int64
+	// ats holds each seq's at: a resume names the at of its entry at
+	// high, so a loss in a failover is told (docs/protocol.md).
+	ats map[int64]int64
 }
 
-// add records seq and tells whether it is new: a client shows each seq
-// once.
-func (v *convView) add(seq int64) bool {
+// add records seq with its at and tells whether it is new: a client shows
+// each seq once.
+func (v *convView) add(seq, at int64) bool {
 	if seq <= v.high || v.seen[seq] {
 		return false
 	}
 	if v.seen == nil {
-		v.seen = map[int64]bool{}
+		v.seen, v.ats = map[int64]bool{}, map[int64]int64{}
 	}
-	v.seen[seq] = true
+	v.seen[seq], v.ats[seq] = true, at
 	for v.seen[v.high+1] {
 		v.high++
 		delete(v.seen, v.high)
 	}
 	return true
+}
+
+// highAt is the at of the entry at high; 0 if none.
+func (v *convView) highAt() int64 { return v.ats[v.high] }
+
+// interrupted forgets every seq after keep: the server said they are no
+// longer stored, and the seqs after keep will name other entries.
+func (v *convView) interrupted(keep int64) {
+	for seq := range v.seen {
+		if seq > keep {
+			delete(v.seen, seq)
+		}
+	}
+	for seq := range v.ats {
+		if seq > keep {
+			delete(v.ats, seq)
+		}
+	}
+	v.high = min(v.high, keep)
+}
+
+// unack makes the messages acked after keep unacked again, to be sent
+// once more: the interrupted entries included them.
+func unack(msgs []*outMsg, keep int64) {
+	for _, m := range msgs {
+		if m.acked && m.ackSeq > keep {
+			m.acked, m.sentGen = false, 0
+		}
+	}
 }
 
 // outMsg is one message a client sends until it is acked.
@@ -39,6 +71,7 @@ type outMsg struct {
 	sentGen   int       // the connection it was last sent on; 0 none
 	everSent  bool
 	acked     bool
+	ackSeq    int64
 	dead      bool // refused for good (the conversation ended)
 }
 
@@ -182,7 +215,7 @@ func (v *visitor) connect(ctx context.Context) {
 	}
 	v.stream = v.r.chk.Stream(v.conv, sideVisitor, v.view.high)
 	v.trace("> resume after %d", v.view.high)
-	if err := c.send(resumeFrame{Type: "resume", Conversation: v.conv, Token: v.token, After: v.view.high}); err != nil {
+	if err := c.send(resumeFrame{Type: "resume", Conversation: v.conv, Token: v.token, After: v.view.high, At: v.view.highAt()}); err != nil {
 		return
 	}
 	v.armDrop()
@@ -239,7 +272,7 @@ func (v *visitor) handle(f inFrame) {
 			return
 		}
 		v.stream.Entry(f)
-		if !v.view.add(f.Seq) {
+		if !v.view.add(f.Seq, f.EntryAt) {
 			return
 		}
 		switch {
@@ -251,6 +284,13 @@ func (v *visitor) handle(f inFrame) {
 		}
 	case "ack":
 		acked(v.r.chk, v.msgs, v.conv, sideVisitor, f)
+	case "interrupted":
+		if f.conv != v.conv || v.stream == nil {
+			return
+		}
+		v.stream.Interrupted(f.Seq)
+		v.view.interrupted(f.Seq)
+		unack(v.msgs, f.Seq)
 	case "error":
 		v.r.stats.err("server_" + f.Code)
 		v.refused(f)
@@ -261,7 +301,7 @@ func (v *visitor) handle(f inFrame) {
 func acked(chk *Checker, msgs []*outMsg, conv, side string, f inFrame) {
 	for _, m := range msgs {
 		if m.cid == f.ID {
-			m.acked = true
+			m.acked, m.ackSeq = true, f.Seq
 			chk.Acked(conv, side, m.cid, f.Seq, f.at)
 		}
 	}

@@ -28,6 +28,8 @@ type inFrame struct {
 	Status string          `json:"status"`
 	Code   string          `json:"code"`
 	Duty   *bool           `json:"duty"`
+	// EntryAt is an entry's at (ms): with its seq, what a resume names.
+	EntryAt int64 `json:"at"`
 
 	// conv is the conversation id, from either the string form or the
 	// object form ("assigned") of the conversation field.
@@ -221,6 +223,7 @@ type (
 		Conversation string `json:"conversation"`
 		Token        string `json:"token"`
 		After        int64  `json:"after"`
+		At           int64  `json:"at,omitempty"`
 	}
 	messageFrame struct {
 		Type         string `json:"type"`
@@ -231,6 +234,7 @@ type (
 	helloFrame struct {
 		Type  string           `json:"type"`
 		After map[string]int64 `json:"after"`
+		At    map[string]int64 `json:"at,omitempty"`
 	}
 	dutyFrame struct {
 		Type string `json:"type"`
