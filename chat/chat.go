@@ -34,6 +34,19 @@ const (
 	KindJoined   Kind = "joined"
 	KindRequeued Kind = "requeued"
 	KindEnded    Kind = "ended"
+	// KindNote is an advisor's internal note: advisors and supervisors
+	// see it, the visitor never does (their socket sends KindHidden in its
+	// place, so the seqs stay gap-free).
+	KindNote Kind = "note"
+	// KindTransferred: the conversation was handed to another advisor
+	// (Name: their display name) or queue (Reason: "queue").
+	KindTransferred Kind = "transferred"
+	// KindWaitedLong: the visitor has waited the longest wait the service
+	// promises; the page offers the other ways to get help.
+	KindWaitedLong Kind = "waited_long"
+	// KindHidden stands in, on the visitor's socket only, for an entry the
+	// visitor may not see. It is never stored.
+	KindHidden Kind = "hidden"
 )
 
 // Reasons a conversation ends or goes back to the queue.
@@ -44,6 +57,7 @@ const (
 	EndedBlocked     = "blocked"
 	RequeuedLeft     = "advisor_left"
 	RequeuedLostLink = "advisor_lost"
+	TransferredQueue = "queue"
 )
 
 // Entry is one item of a conversation's timeline. Seq is assigned by the

@@ -145,7 +145,9 @@ func (a *advisor) run() {
 			_ = json.Unmarshal(data, &f)
 			a.setAlias(f.Name)
 		case "message":
-			a.message(data)
+			a.message(data, chat.KindMessage)
+		case "note":
+			a.message(data, chat.KindNote)
 		case "end":
 			var f struct {
 				Conversation string `json:"conversation"`
@@ -508,10 +510,12 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 	return true
 }
 
-func (a *advisor) message(data []byte) {
+// message stores an advisor's message or, with KindNote, an internal note
+// that only advisors and supervisors see; both are acked alike.
+func (a *advisor) message(data []byte, kind chat.Kind) {
 	var f messageFrame
 	if err := json.Unmarshal(data, &f); err != nil {
-		a.sock.sendError("bad_request", "message needs conversation, id and text", "", "")
+		a.sock.sendError("bad_request", string(kind)+" needs conversation, id and text", "", "")
 		return
 	}
 	e, code, msg := checkMessage(f)
@@ -523,7 +527,7 @@ func (a *advisor) message(data []byte) {
 		return
 	}
 	_, alias := a.currentAlias()
-	e.Conversation, e.From, e.Name = f.Conversation, chat.FromAdvisor, alias
+	e.Conversation, e.From, e.Name, e.Kind = f.Conversation, chat.FromAdvisor, alias, kind
 	a.srv.appendMessage(a.sock, e, f.Conversation)
 }
 

@@ -321,6 +321,11 @@ type entryFrame struct {
 }
 
 func (s *socket) writeEntry(ctx context.Context, e chat.Entry) {
+	if s.role == roleVisitor && e.Kind == chat.KindNote {
+		// Advisors' internal notes never reach the visitor: only that
+		// an entry is there, so the seqs stay gap-free.
+		e = chat.Entry{Conversation: e.Conversation, Seq: e.Seq, Kind: chat.KindHidden, From: chat.FromSystem, At: e.At}
+	}
 	b, err := json.Marshal(entryFrame{Type: "entry", Entry: e})
 	if err != nil {
 		return
