@@ -29,7 +29,11 @@ func TestFormatOpening(t *testing.T) {
 	}{
 		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "en", "Monday 7 December at 09:00"},
 		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "nl", "maandag 7 december om 09:00"},
-		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "tr", "2026-12-07 09:00"},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "ar", "الاثنين 7 ديسمبر الساعة 09:00"},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "tr", "Pazartesi 7 Aralık saat 09:00"},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "pl", "poniedziałek 7 grudnia o 09:00"},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "uk", "понеділок 7 грудня о 09:00"},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, ams), "xx", "2026-12-07 09:00"},
 		// Summer time: the wall clock of the zone, not UTC.
 		{time.Date(2026, 3, 29, 3, 0, 0, 0, ams), "en", "Sunday 29 March at 03:00"},
 		{time.Date(2026, 5, 31, 23, 30, 0, 0, ams), "nl", "zondag 31 mei om 23:30"},
@@ -57,6 +61,10 @@ func TestClosedNotice(t *testing.T) {
 		{"nl", at, "maandag 7 december om 09:00", "De chat is gesloten. We zijn er weer op maandag 7 december om 09:00."},
 		{"en", never, "", "The chat is closed for now."},
 		{"nl", never, "", "De chat is voorlopig gesloten."},
+		{"ar", at, "الاثنين 7 ديسمبر الساعة 09:00", "الدردشة مغلقة الآن. تُفتح من جديد يوم الاثنين 7 ديسمبر الساعة 09:00."},
+		{"tr", at, "Pazartesi 7 Aralık saat 09:00", "Sohbet şu anda kapalı. Yeniden açılış: Pazartesi 7 Aralık saat 09:00."},
+		{"pl", at, "poniedziałek 7 grudnia o 09:00", "Czat jest teraz zamknięty. Ponownie otwieramy: poniedziałek 7 grudnia o 09:00."},
+		{"uk", at, "понеділок 7 грудня о 09:00", "Чат зараз закрито. Знову відкриємося: понеділок 7 грудня о 09:00."},
 	}
 	for _, tt := range tests {
 		when, notice := p.closedNotice(tt.lang, ams, tt.next, now)

@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -21,9 +23,16 @@ func TestLocalesComplete(t *testing.T) {
 	if len(ref) == 0 {
 		t.Fatalf("reference locale %q has no messages", locales.Reference)
 	}
-	for _, want := range []string{"nl", "en"} {
+	// Every language the switch offers has a locale, and every locale is
+	// offered under its own name.
+	for want := range languageNames {
 		if texts[want] == nil {
 			t.Errorf("locale %q is missing", want)
+		}
+	}
+	for lang := range texts {
+		if languageNames[lang] == "" {
+			t.Errorf("locale %q has no name in languageNames", lang)
 		}
 	}
 	for lang, msgs := range texts {
@@ -118,4 +127,74 @@ func localeKeys(tb testing.TB) map[string]map[string]bool {
 		out[strings.TrimSuffix(f, ".json")] = ks
 	}
 	return out
+}
+
+// TestLocaleNegotiation checks that ?lang= and the browser's
+// Accept-Language pick each language, and that Dutch is the fallback.
+func TestLocaleNegotiation(t *testing.T) {
+	p := mustPages(t)
+	tests := []struct {
+		query, accept, want string
+	}{
+		{"", "", "nl"},
+		{"", "de-DE,de;q=0.9", "nl"},
+		{"", "en-GB,en;q=0.8", "en"},
+		{"", "nl-BE", "nl"},
+		{"", "ar-MA,ar;q=0.9,fr;q=0.8", "ar"},
+		{"", "ar", "ar"},
+		{"", "tr-TR,tr;q=0.9,en;q=0.5", "tr"},
+		{"", "pl-PL,pl;q=0.9", "pl"},
+		{"", "uk-UA,uk;q=0.9,ru;q=0.8", "uk"},
+		{"", "fr;q=0.9,uk;q=0.5", "uk"},
+		{"ar", "en", "ar"},
+		{"tr", "", "tr"},
+		{"pl", "uk", "pl"},
+		{"uk", "", "uk"},
+		{"xx", "tr", "tr"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/?lang="+tt.query, nil)
+		if tt.accept != "" {
+			r.Header.Set("Accept-Language", tt.accept)
+		}
+		if got := p.language(r); got != tt.want {
+			t.Errorf("language(?lang=%s, Accept-Language %q) = %s, want %s", tt.query, tt.accept, got, tt.want)
+		}
+	}
+}
+
+// TestLocalePages renders every page in every language: the document
+// carries the language and its direction, and the language switch offers
+// every language under its own name.
+func TestLocalePages(t *testing.T) {
+	p := mustPages(t)
+	for lang := range languageNames {
+		dir := "ltr"
+		if lang == "ar" {
+			dir = "rtl"
+		}
+		for _, name := range []string{"visitor.html", "advisor.html", "login.html", "privacy.html"} {
+			b, err := p.html(name, p.data(lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			html := string(b)
+			if want := fmt.Sprintf(`<html lang="%s" dir="%s">`, lang, dir); !strings.Contains(html, want) {
+				t.Errorf("%s in %s lacks %s", name, lang, want)
+			}
+			for code, own := range languageNames {
+				linkDir := "ltr"
+				if code == "ar" {
+					linkDir = "rtl"
+				}
+				link := fmt.Sprintf(`href="?lang=%s" data-lang="%s" lang="%s" hreflang="%s" dir="%s"`, code, code, code, code, linkDir)
+				if !strings.Contains(html, link) || !strings.Contains(html, ">"+own+"</a>") {
+					t.Errorf("%s in %s: the language switch does not offer %s (%s)", name, lang, code, own)
+				}
+			}
+			if want := fmt.Sprintf(`lang="%s" hreflang="%s" dir="%s" aria-current="true"`, lang, lang, dir); !strings.Contains(html, want) {
+				t.Errorf("%s in %s does not mark %s as the current language", name, lang, lang)
+			}
+		}
+	}
 }

@@ -45,6 +45,7 @@ const defaultLanguage = "nl"
 
 type langLink struct {
 	Code, Name string
+	Dir        string // of the name, which stays readable inside a page in the other direction
 	Current    bool
 }
 
@@ -216,7 +217,11 @@ func (p *pages) data(lang string) page {
 		if name == "" {
 			name = l
 		}
-		data.Languages = append(data.Languages, langLink{Code: l, Name: name, Current: l == lang})
+		dir := "ltr"
+		if rtl[l] {
+			dir = "rtl"
+		}
+		data.Languages = append(data.Languages, langLink{Code: l, Name: name, Dir: dir, Current: l == lang})
 	}
 	return data
 }
