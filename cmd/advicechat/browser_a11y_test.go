@@ -216,13 +216,7 @@ func TestBrowserAccessibility(t *testing.T) {
 
 	adv.do("open the login page", chromedp.Navigate(a.URL+"/advisor"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	axe.check(adv, "advisor login")
-	adv.do("log in",
-		chromedp.SendKeys(chromedp.ID("username"), "amira"),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(t, "amira")),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-connected="true"]`)),
-	)
+	logIn(adv, a, "amira", password)
 	adv.do("go on duty",
 		chromedp.Click(chromedp.ID("duty")),
 		chromedp.WaitVisible(chromedp.CSS(`#duty[aria-pressed="true"]`)),

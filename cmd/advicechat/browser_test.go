@@ -60,14 +60,8 @@ func TestBrowserVisitorAndAdvisor(t *testing.T) {
 	})
 
 	// The advisor logs in and goes on duty.
-	adv.do("log in",
-		chromedp.Navigate(a.URL+"/advisor"),
-		chromedp.SendKeys(chromedp.ID("username"), "anna"),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(t, "anna")),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-connected="true"]`)),
-	)
+	adv.do("open the login page", chromedp.Navigate(a.URL+"/advisor"))
+	logIn(adv, a, "anna", password)
 	adv.do("go on duty",
 		chromedp.Click(chromedp.ID("duty")),
 		chromedp.WaitVisible(chromedp.CSS(`#duty[aria-pressed="true"]`)),
@@ -301,6 +295,19 @@ func (tab *browserTab) listen(ev any) {
 	if other != "" {
 		tab.console = append(tab.console, other)
 	}
+}
+
+// logIn fills in and sends the login form on the advisor page the tab
+// shows, and waits for the console to connect.
+func logIn(tab *browserTab, a *app, username, password string) {
+	tab.t.Helper()
+	tab.do("log in",
+		chromedp.SendKeys(chromedp.ID("username"), username),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(tab.t, username)),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-connected="true"]`)),
+	)
 }
 
 // do runs steps in the tab before the test's deadline.

@@ -68,8 +68,13 @@ const socket = new ReconnectingSocket(socketURL('/ws/advisor'), {
   onopen() {
     opened = true;
     const after = {};
-    for (const c of conversations.values()) if (!c.closed) after[c.id] = c.transcript.highest;
-    socket.send({ type: 'hello', after });
+    const at = {};
+    for (const c of conversations.values()) {
+      if (c.closed) continue;
+      after[c.id] = c.transcript.highest;
+      at[c.id] = c.transcript.highestAt;
+    }
+    socket.send({ type: 'hello', after, at });
   },
   onframe,
   onclose(ev) {
@@ -124,6 +129,9 @@ function onframe(f) {
       break;
     case 'ack':
       c?.transcript.ack(f.id, f.seq);
+      break;
+    case 'interrupted':
+      c?.transcript.interrupted(f.seq);
       break;
     case 'error':
       if (c && f.id) c.transcript.fail(f.id, f.code);

@@ -31,6 +31,7 @@ const ERROR_KEYS = {
   bad_utf8: 'error.bad_utf8',
   rate_limited: 'error.rate_limited',
   ended: 'error.ended',
+  lost: 'error.lost',
 };
 
 // errorText is the localized reason a message was refused.
@@ -47,6 +48,7 @@ export class Transcript {
     this.opts = opts;
     this.seen = new Set();
     this.highest = 0; // every seq up to this one is here: the resume point
+    this.ats = new Map(); // seq -> the server's at of that entry
     this.outbox = new Map(); // client id -> {text, failed}
     this.time = new Intl.DateTimeFormat(opts.lang, { hour: '2-digit', minute: '2-digit' });
   }
@@ -55,16 +57,34 @@ export class Transcript {
     return this.seen.size + this.outbox.size;
   }
 
+  // highestAt is the server's at of the entry at highest (0 if unknown): a
+  // resume sends it, so the server can tell whether it still holds that
+  // entry (docs/protocol.md, "Interrupted").
+  get highestAt() {
+    return this.ats.get(this.highest) ?? 0;
+  }
+
   // add shows an entry unless it is already here; it reports whether it was new.
   add(entry) {
     const seq = Number(entry.seq);
-    if (!Number.isInteger(seq) || seq < 1 || this.seen.has(seq)) return false;
+    if (!Number.isInteger(seq) || seq < 1) return false;
+    if (this.seen.has(seq)) {
+      // Our own message, acked first: now the server's at is known.
+      if (Number(entry.at)) this.ats.set(seq, Number(entry.at));
+      return false;
+    }
+    if (entry.kind === 'hidden') {
+      // An entry this side may not see (an advisor's internal note): only
+      // its seq counts.
+      this.markSeen(seq, entry.at);
+      return false;
+    }
     const mine = entry.kind === 'message' && entry.from === this.opts.self;
     if (mine && this.outbox.has(entry.id)) {
       this.confirm(entry.id, seq, entry.at);
       return true;
     }
-    this.markSeen(seq);
+    this.markSeen(seq, entry.at);
     this.insert(this.render(entry), seq);
     return true;
   }
@@ -81,9 +101,39 @@ export class Transcript {
     return id;
   }
 
-  // ack marks an own message as stored.
+  // ack marks an own message as stored. The entry itself follows with the
+  // server's time.
   ack(id, seq) {
-    if (this.outbox.has(id)) this.confirm(id, Number(seq), Date.now());
+    if (this.outbox.has(id)) this.confirm(id, Number(seq), 0);
+  }
+
+  // interrupted handles the server's word that the entries after seq are
+  // no longer stored (a server failure lost them): they stay on screen
+  // marked as lost, own ones with a button to send them again, a notice
+  // says so, and what the server sends next takes their seqs.
+  interrupted(seq) {
+    const keep = Number(seq);
+    if (!Number.isInteger(keep) || keep < 0) return;
+    const lost = [...this.ol.children].filter((li) => li.dataset.seq && Number(li.dataset.seq) > keep);
+    if (lost.length === 0 && this.highest <= keep) return;
+    for (const li of lost) {
+      li.dataset.seq = String(keep + 0.25); // above the notice, below what comes
+      li.classList.add('lost');
+      if (li.dataset.from === this.opts.self && li.dataset.kind === 'message') {
+        const id = newClientID();
+        this.outbox.set(id, { text: li.querySelector('.text')?.textContent ?? '', failed: true });
+        li.dataset.clientId = id;
+        this.fail(id, 'lost');
+      } else if (li.querySelector('.meta')) {
+        this.setStatus(li, this.opts.t['common.lost']);
+      }
+    }
+    for (const s of [...this.seen]) if (s > keep) this.seen.delete(s);
+    for (const s of [...this.ats.keys()]) if (s > keep) this.ats.delete(s);
+    this.highest = Math.min(this.highest, keep);
+    const notice = this.render({ kind: 'interrupted' });
+    notice.querySelector('.text').textContent = this.opts.t['common.interrupted'];
+    this.insert(notice, keep + 0.5);
   }
 
   // fail marks an own message as not sent, with a retry button.
@@ -122,8 +172,8 @@ export class Transcript {
       li?.remove();
       return;
     }
-    this.markSeen(seq);
-    li.classList.remove('pending', 'failed');
+    this.markSeen(seq, at);
+    li.classList.remove('pending', 'failed', 'lost');
     li.querySelector('.status')?.remove();
     li.dataset.seq = String(seq);
     const time = li.querySelector('time');
@@ -131,8 +181,9 @@ export class Transcript {
     this.insert(li, seq);
   }
 
-  markSeen(seq) {
+  markSeen(seq, at) {
     this.seen.add(seq);
+    if (Number(at)) this.ats.set(seq, Number(at));
     while (this.seen.has(this.highest + 1)) this.highest++;
   }
 

@@ -180,7 +180,7 @@ function connect() {
     onopen() {
       resumed = false;
       if (conversation && token) {
-        socket.send({ type: 'resume', conversation, token, after: transcript.highest });
+        socket.send({ type: 'resume', conversation, token, after: transcript.highest, at: transcript.highestAt });
       } else if (audience) {
         socket.send({ type: 'start', audience, lang });
       } else {
@@ -235,6 +235,11 @@ function onframe(f) {
       break;
     case 'ack':
       transcript.ack(f.id, f.seq);
+      saveSeq();
+      break;
+    case 'interrupted':
+      if (f.conversation !== conversation) break;
+      transcript.interrupted(f.seq);
       saveSeq();
       break;
     case 'error':
