@@ -8,23 +8,30 @@ import (
 )
 
 // Metrics are the routing counters and histograms of one instance. None
-// carries a conversation id or an advisor name.
+// carries a conversation id or an advisor name. The worker counts what it
+// does itself; the methods are for what happens elsewhere (the web layer),
+// to be called where it happens.
 type Metrics struct {
-	waitSeconds   prometheus.Histogram
+	waitSeconds   *prometheus.HistogramVec
 	assignLatency prometheus.Histogram
 	assignments   prometheus.Counter
 	requeues      *prometheus.CounterVec
-	abandoned     prometheus.Counter
+	abandoned     *prometheus.CounterVec
+	offersMade    prometheus.Counter
+	offers        *prometheus.CounterVec
+	maxWaited     prometheus.Counter
+	transfers     *prometheus.CounterVec
+	picks         prometheus.Counter
 }
 
 // NewMetrics registers the routing metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
-		waitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		waitSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "advicechat_wait_seconds",
-			Help:    "Time conversations waited in the queue until an advisor was assigned.",
+			Help:    "Time conversations waited in the queue until they had an advisor (assigned, offer accepted, picked or moved to one), by queue.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
-		}),
+		}, []string{"queue"}),
 		assignLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "advicechat_assign_duration_seconds",
 			Help:    "Duration of one assignment round (one script call).",
@@ -32,24 +39,98 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		assignments: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "advicechat_assignments_total",
-			Help: "Conversations assigned to advisors by this instance.",
+			Help: "Conversations that got an advisor through this instance: assigned directly, offer accepted, picked, or moved to an advisor from the queue.",
 		}),
 		requeues: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_requeues_total",
 			Help: "Conversations put back in the queue, by cause.",
 		}, []string{"cause"}),
-		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+		abandoned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_abandoned_total",
-			Help: "Conversations ended because the visitor stayed away past the grace period.",
+			Help: "Conversations ended because the visitor stayed away past the grace period, by state then (waiting or active).",
+		}, []string{"state"}),
+		offersMade: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_offers_made_total",
+			Help: "Conversations offered to advisors by this instance.",
+		}),
+		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_offers_total",
+			Help: "Offers answered, by outcome: accepted or expired.",
+		}, []string{"outcome"}),
+		maxWaited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_max_wait_reached_total",
+			Help: "Conversations that waited the maximum wait and were still waiting.",
+		}),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_transfers_total",
+			Help: "Conversations transferred or reassigned, by target: advisor or queue.",
+		}, []string{"to"}),
+		picks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_picks_total",
+			Help: "Conversations advisors took from the queue by hand.",
 		}),
 	}
-	reg.MustRegister(m.waitSeconds, m.assignLatency, m.assignments, m.requeues, m.abandoned)
+	reg.MustRegister(m.waitSeconds, m.assignLatency, m.assignments, m.requeues, m.abandoned,
+		m.offersMade, m.offers, m.maxWaited, m.transfers, m.picks)
+	// The known label values exist from the start, at 0, so a rate over
+	// them has a series before the first event.
+	for _, c := range []string{CauseAdvisorLost, CauseOffDuty, CauseOfferExpired, CauseNotResponding, CauseTransferred} {
+		m.requeues.WithLabelValues(c)
+	}
+	m.abandoned.WithLabelValues(StatusWaiting)
+	m.abandoned.WithLabelValues(StatusActive)
+	m.offers.WithLabelValues("accepted")
+	m.offers.WithLabelValues("expired")
+	m.transfers.WithLabelValues("advisor")
+	m.transfers.WithLabelValues("queue")
 	return m
 }
 
-// Requeued counts conversations put back in the queue for a cause other
-// than a lost advisor (which the worker counts itself).
+// Requeued counts conversations put back in the queue for a cause the
+// worker does not see itself: CauseOffDuty (count both the requeued and
+// the withdrawn of TakeOffDuty) or CauseTransferred (Transferred counts
+// that).
 func (m *Metrics) Requeued(cause string, n int) { m.requeues.WithLabelValues(cause).Add(float64(n)) }
+
+// OfferAccepted counts an offer accepted (the Assignment Accept returned):
+// the conversation's wait is over.
+func (m *Metrics) OfferAccepted(a Assignment) {
+	m.offers.WithLabelValues("accepted").Inc()
+	m.assigned(a)
+}
+
+// Picked counts a conversation an advisor took by hand (the Assignment
+// Pick returned): its wait is over.
+func (m *Metrics) Picked(a Assignment) {
+	m.picks.Inc()
+	m.assigned(a)
+}
+
+// Transferred counts a Transfer or Reassign (the Assignment it returned):
+// to a queue from an advisor it is a requeue (CauseTransferred); to an
+// advisor from the queue, the end of a wait.
+func (m *Metrics) Transferred(a Assignment) {
+	if a.Advisor == "" {
+		m.transfers.WithLabelValues("queue").Inc()
+		if a.Was == StatusActive {
+			m.requeues.WithLabelValues(CauseTransferred).Inc()
+		}
+		return
+	}
+	m.transfers.WithLabelValues("advisor").Inc()
+	if a.Was != StatusActive {
+		m.assigned(a)
+	}
+}
+
+// assigned counts a conversation that got an advisor and how long it
+// waited for one.
+func (m *Metrics) assigned(a Assignment) {
+	m.assignments.Inc()
+	if !a.Assigned.IsZero() && !a.Enqueued.IsZero() {
+		m.waitSeconds.WithLabelValues(a.Queue).Observe(a.Assigned.Sub(a.Enqueued).Seconds())
+	}
+}
 
 // collector reads the shared queue state from Redis at scrape time, so
 // every instance reports the same numbers: aggregate them with max(), not

@@ -32,9 +32,10 @@ type waitingSpec struct {
 // API: each advisor with load or idle time first gets conversations from a
 // queue only they serve, at t0 minus idle (releasing one again if the load
 // is 0); then the waiting conversations are enqueued, each in its language
-// in langs (testLang if absent), refusing the fallback if in noFallback.
+// in langs (testLang if absent), refusing the fallback if in noFallback,
+// with its priority in priorities (normal if absent).
 // It returns the queue and its clock, at t0 plus the last wait.
-func mustPolicySetup(tb testing.TB, cfg Config, advisors []advisorSpec, waiting []waitingSpec, langs map[string]string, noFallback []string) (*Queue, *clock) {
+func mustPolicySetup(tb testing.TB, cfg Config, advisors []advisorSpec, waiting []waitingSpec, langs map[string]string, noFallback []string, priorities map[string]int) (*Queue, *clock) {
 	tb.Helper()
 	cfg.Queues = []string{"public", "professional"}
 	for _, a := range advisors {
@@ -83,7 +84,7 @@ func mustPolicySetup(tb testing.TB, cfg Config, advisors []advisorSpec, waiting 
 	}
 	for _, w := range waiting {
 		clk.Set(t0.Add(w.at))
-		n := Need{Audience: w.audience, Lang: testLang, NoFallback: slices.Contains(noFallback, w.id)}
+		n := Need{Audience: w.audience, Lang: testLang, NoFallback: slices.Contains(noFallback, w.id), Priority: priorities[w.id]}
 		if l, ok := langs[w.id]; ok {
 			n.Lang = l
 		}
@@ -125,6 +126,7 @@ func TestAssignPolicy(t *testing.T) {
 		waiting    []waitingSpec
 		langs      map[string]string // conversation -> language; testLang if absent
 		noFallback []string          // conversations whose visitor declined the fallback
+		priority   map[string]int    // conversation -> priority; normal if absent
 		// fallback is Config.FallbackAfter, with FallbackLanguages en and nl.
 		fallback time.Duration
 		assignAt time.Duration // clock at Assign, from t0; an hour if 0
@@ -412,6 +414,60 @@ func TestAssignPolicy(t *testing.T) {
 			want:     nil,
 		},
 
+		// Priorities: the highest first, then the longest waiting.
+		{
+			name:     "urgent before those waiting longer",
+			advisors: []advisorSpec{{name: "ann", capacity: 1, audience: pub}},
+			waiting:  []waitingSpec{{"p1", "public", 0}, {"p2", "public", 10 * time.Second}, {"u1", "public", time.Minute}},
+			priority: map[string]int{"u1": PriorityUrgent},
+			max:      10,
+			want:     []string{"u1>ann"},
+		},
+		{
+			name:     "by priority, then waiting time, across queues",
+			advisors: []advisorSpec{{name: "ann", capacity: 10, audience: both}},
+			waiting: []waitingSpec{
+				{"p1", "public", 0}, {"f1", "professional", 5 * time.Second}, {"h1", "public", 10 * time.Second},
+				{"u1", "professional", 20 * time.Second}, {"h2", "professional", 8 * time.Second}, {"u2", "public", 15 * time.Second},
+				{"p2", "public", 30 * time.Second},
+			},
+			priority: map[string]int{"h1": PriorityHigh, "h2": PriorityHigh, "u1": PriorityUrgent, "u2": PriorityUrgent},
+			max:      10,
+			want:     []string{"u2>ann", "u1>ann", "h2>ann", "h1>ann", "p1>ann", "f1>ann", "p2>ann"},
+		},
+		{
+			name:     "an urgent one nobody can take does not hold up the rest",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"u1", "professional", 0}, {"u2", "public", time.Second}, {"p1", "public", 2 * time.Second}},
+			langs:    map[string]string{"u2": "ar"},
+			priority: map[string]int{"u1": PriorityUrgent, "u2": PriorityUrgent},
+			max:      10,
+			want:     []string{"p1>ann"},
+		},
+		{
+			name: "priority picks the conversation, the policy the advisor",
+			advisors: []advisorSpec{
+				{name: "ann", capacity: 2, audience: pub, load: 1, idle: time.Minute},
+				{name: "bob", capacity: 2, audience: both},
+			},
+			waiting:  []waitingSpec{{"p1", "public", 0}, {"h1", "professional", time.Second}, {"u1", "public", 2 * time.Second}},
+			priority: map[string]int{"h1": PriorityHigh, "u1": PriorityUrgent},
+			max:      10,
+			// u1: bob 0 < ann 1/2. h1: only bob. p1: ann 1/2, bob full.
+			want: []string{"u1>bob", "h1>bob", "p1>ann"},
+		},
+		{
+			name:     "the fallback counts from the real waiting time, not the priority",
+			advisors: []advisorSpec{{name: "ann", capacity: 5, audience: pub, langs: []string{"nl"}}},
+			waiting:  []waitingSpec{{"u1", "public", 0}, {"u2", "public", time.Minute}},
+			langs:    map[string]string{"u1": "ar", "u2": "ar"},
+			priority: map[string]int{"u1": PriorityUrgent, "u2": PriorityUrgent},
+			fallback: 2 * time.Minute,
+			assignAt: 2*time.Minute + 30*time.Second,
+			max:      10,
+			want:     []string{"u1>ann"},
+		},
+
 		// Policy round-robin, beside longest-waiting on the same state.
 		{
 			name:   "round-robin: by last assignment, not load",
@@ -498,21 +554,23 @@ func TestAssignPolicy(t *testing.T) {
 				}
 				cfg.Policy = p
 			}
-			q, clk := mustPolicySetup(t, cfg, tt.advisors, tt.waiting, tt.langs, tt.noFallback)
+			q, clk := mustPolicySetup(t, cfg, tt.advisors, tt.waiting, tt.langs, tt.noFallback, tt.priority)
 			clk.Set(t0.Add(cmp.Or(tt.assignAt, time.Hour)))
 			as := mustAssign(t, q, tt.max)
 			if got := pairs(as); !slices.Equal(got, tt.want) {
 				t.Errorf("Assign(%d) = %q, want %q", tt.max, got, tt.want)
 			}
-			// Those not given keep their order: nobody passed them in
-			// their queue.
+			// Those not given keep their order, by priority, then
+			// waiting time: nobody passed them in their queue.
 			assigned := make(map[string]bool)
 			for _, a := range as {
 				assigned[a.Conversation] = true
 			}
 			ahead := make(map[string]int)
 			left := slices.Clone(tt.waiting)
-			slices.SortStableFunc(left, func(a, b waitingSpec) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id)) })
+			slices.SortStableFunc(left, func(a, b waitingSpec) int {
+				return cmp.Or(cmp.Compare(tt.priority[b.id], tt.priority[a.id]), cmp.Compare(a.at, b.at), cmp.Compare(a.id, b.id))
+			})
 			for _, w := range left {
 				if assigned[w.id] {
 					continue
@@ -527,8 +585,8 @@ func TestAssignPolicy(t *testing.T) {
 				enqueued[w.id] = t0.Add(w.at)
 			}
 			for _, a := range as {
-				if !a.Enqueued.Equal(enqueued[a.Conversation]) || a.Alias != "alias of "+a.Advisor {
-					t.Errorf("Assign(%d) gave %+v, want enqueued at %v, alias %q", tt.max, a, enqueued[a.Conversation], "alias of "+a.Advisor)
+				if !a.Enqueued.Equal(enqueued[a.Conversation]) || a.Alias != "alias of "+a.Advisor || a.Priority != tt.priority[a.Conversation] {
+					t.Errorf("Assign(%d) gave %+v, want enqueued at %v, alias %q, priority %d", tt.max, a, enqueued[a.Conversation], "alias of "+a.Advisor, tt.priority[a.Conversation])
 				}
 			}
 			// Whatever was given, nobody holds more than their capacity.

@@ -1,10 +1,14 @@
 // Package routing is the waiting queue: advisor duty and capacity,
-// assignment of waiting conversations to advisors, heartbeats and the
-// deadlines that follow from them, and queue positions.
+// priorities, assignment of waiting conversations to advisors (directly or
+// as offers the advisor accepts), transfers and manual picks, heartbeats
+// and the deadlines and timers that follow from them, queue positions and
+// wait estimates, and the supervisor's overview.
 //
 // All state lives in Redis under keys that share the hash tag {rt}; every
 // change is one Lua script, so any number of instances can route at once
 // without assigning a conversation twice or an advisor over capacity.
+// README.md in this directory describes the policy, offers, timers and
+// estimates.
 package routing
 
 import (
@@ -35,27 +39,43 @@ var (
 	sweepLua string
 	//go:embed lua/touch.lua
 	touchLua string
+	//go:embed lua/accept.lua
+	acceptLua string
+	//go:embed lua/move.lua
+	moveLua string
+	//go:embed lua/priority.lua
+	priorityLua string
+	//go:embed lua/estimate.lua
+	estimateLua string
+	//go:embed lua/overview.lua
+	overviewLua string
 )
 
 func script(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
 
 var (
-	enqueueScript = script(enqueueLua)
-	dutyScript    = script(dutyLua)
-	releaseScript = script(releaseLua)
-	sweepScript   = script(sweepLua)
-	touchScript   = script(touchLua)
+	enqueueScript  = script(enqueueLua)
+	dutyScript     = script(dutyLua)
+	releaseScript  = script(releaseLua)
+	sweepScript    = script(sweepLua)
+	touchScript    = script(touchLua)
+	acceptScript   = script(acceptLua)
+	moveScript     = script(moveLua)
+	priorityScript = script(priorityLua)
+	estimateScript = script(estimateLua)
+	overviewScript = script(overviewLua)
 )
 
 // Conversation states.
 const (
 	StatusWaiting = "waiting"
+	// StatusOffered is a conversation offered to one advisor who has not
+	// accepted it yet (Config.OfferTimeout); for the visitor it still
+	// waits.
+	StatusOffered = "offered"
 	StatusActive  = "active"
 	StatusEnded   = "ended"
 )
-
-// ErrUnknownQueue is returned for a queue not in the configuration.
-var ErrUnknownQueue = errors.New("unknown queue")
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
@@ -85,8 +105,23 @@ type Config struct {
 	Retention time.Duration
 	// IdleTTL bounds the life of a conversation's or an advisor's routing
 	// data that is not refreshed; heartbeats refresh it. The shared sets
-	// (queues, on-duty, heartbeats) live as long as they have members.
+	// (queues, on-duty, heartbeats, timers) live as long as they have
+	// members.
 	IdleTTL time.Duration
+	// OfferTimeout is how long an advisor has to accept a conversation
+	// offered to them (Accept). 0 assigns directly, without offers.
+	OfferTimeout time.Duration
+	// MissedOffers is how many offers in a row an advisor may let expire
+	// before they go off duty as not responding; 3 when 0, never when
+	// negative.
+	MissedOffers int
+	// MaxWait is how long a conversation may wait before the worker
+	// reports it once (Hooks.MaxWaited), so the visitor can be offered
+	// alternatives; it stays in the queue. 0 never.
+	MaxWait time.Duration
+	// DefaultHandling is the handling time the wait estimates assume
+	// until conversations have ended; 10 minutes when 0.
+	DefaultHandling time.Duration
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -113,6 +148,18 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	}
 	if err := checkLanguages(cfg.FallbackLanguages); err != nil {
 		return nil, fmt.Errorf("fallback languages: %w", err)
+	}
+	if cfg.OfferTimeout < 0 {
+		return nil, fmt.Errorf("offer timeout %s: negative", cfg.OfferTimeout)
+	}
+	if cfg.MaxWait < 0 {
+		return nil, fmt.Errorf("maximum wait %s: negative", cfg.MaxWait)
+	}
+	if cfg.MissedOffers == 0 {
+		cfg.MissedOffers = 3
+	}
+	if cfg.DefaultHandling <= 0 {
+		cfg.DefaultHandling = 10 * time.Minute
 	}
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultPolicy()
@@ -142,17 +189,40 @@ func (q *Queue) Config() Config { return q.cfg }
 // announced; instances listen to it to assign and to update positions.
 func (q *Queue) ChangedChannel() string { return q.p + "changed" }
 
-// AdvisorChannel is the pub/sub channel of one advisor's assignment events:
-// {"type":"assigned"|"unassigned","conversation":id,"reason":...}.
+// AdvisorChannel is the pub/sub channel of one advisor's routing events,
+// JSON objects by type:
+//
+//	{"type":"assigned","conversation":id,"reason":""}
+//	    it is theirs now: assigned directly, accepted, transferred to
+//	    them, reassigned to them or picked by them.
+//	{"type":"offered","conversation":id,"deadline":ms}
+//	    offered to them until deadline (Unix ms); see Accept.
+//	{"type":"unassigned","conversation":id,"reason":reason}
+//	    no longer theirs, nor offered to them; reason is "ended",
+//	    "requeued" (off duty, or their heartbeat was lost),
+//	    "offer_expired", "not_responding", "transferred" (by Transfer) or
+//	    "reassigned" (by Reassign).
+//	{"type":"off_duty","reason":"not_responding"}
+//	    taken off duty after Config.MissedOffers missed offers in a row.
 func (q *Queue) AdvisorChannel(name string) string { return q.p + "a:" + name }
 
-func (q *Queue) convKey(id string) string    { return q.p + "conv:" + id }
-func (q *Queue) queueKey(name string) string { return q.p + "q:" + name }
-func (q *Queue) advKey(name string) string   { return q.p + "adv:" + name }
-func (q *Queue) convsKey(name string) string { return q.p + "adv:" + name + ":convs" }
+func (q *Queue) convKey(id string) string     { return q.p + "conv:" + id }
+func (q *Queue) queueKey(name string) string  { return q.p + "q:" + name }
+func (q *Queue) advKey(name string) string    { return q.p + "adv:" + name }
+func (q *Queue) convsKey(name string) string  { return q.p + "adv:" + name + ":convs" }
+func (q *Queue) offersKey(name string) string { return q.p + "adv:" + name + ":offers" }
+func (q *Queue) timersKey() string            { return q.p + "timers" }
+func (q *Queue) handledKey() string           { return q.p + "handled" }
+func (q *Queue) knownKey() string             { return q.p + "known" }
 
 func (q *Queue) args(extra ...any) []any {
-	return append([]any{q.p, q.cfg.Now().UnixMilli()}, extra...)
+	return q.argsAt(q.cfg.Now(), extra...)
+}
+
+// argsAt is args for a script that runs at now, the time the caller
+// reports.
+func (q *Queue) argsAt(now time.Time, extra ...any) []any {
+	return append([]any{q.p, now.UnixMilli()}, extra...)
 }
 
 func seconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
@@ -187,10 +257,14 @@ type Need struct {
 	// NoFallback keeps it for advisors who speak Lang, however long it
 	// waits (Config.FallbackAfter).
 	NoFallback bool
+	// Priority puts it before all of lower priority: PriorityNormal,
+	// PriorityHigh or PriorityUrgent.
+	Priority int
 }
 
-// Enqueue puts a new conversation at the back of the queue for its audience
-// and returns its position (1 is next).
+// Enqueue puts a new conversation in the queue for its audience, behind
+// all of its priority or higher, and returns its position (1 is next).
+// With Config.MaxWait it sets the conversation's maximum-wait timer.
 func (q *Queue) Enqueue(ctx context.Context, id string, n Need) (int, error) {
 	if !q.HasQueue(n.Audience) {
 		return 0, fmt.Errorf("enqueue %s: %w %q", id, ErrUnknownQueue, n.Audience)
@@ -198,24 +272,50 @@ func (q *Queue) Enqueue(ctx context.Context, id string, n Need) (int, error) {
 	if err := checkLanguages([]string{n.Lang}); err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}
+	if err := checkPriority(n.Priority); err != nil {
+		return 0, fmt.Errorf("enqueue %s: %w", id, err)
+	}
 	fallback := "1"
 	if n.NoFallback {
 		fallback = "0"
 	}
 	pos, err := enqueueScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL))...).Int()
+		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL), n.Priority, q.cfg.MaxWait.Milliseconds())...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}
 	return pos, nil
 }
 
-// Assignment is one conversation given to one advisor.
+// Assignment is one conversation given to one advisor, offered to one, or
+// moved to a queue (Transfer, Reassign).
 type Assignment struct {
 	Conversation string
-	Advisor      string
-	Alias        string
-	Enqueued     time.Time
+	// Advisor is who has it now, or was offered it; "" when it was moved
+	// to a queue.
+	Advisor string
+	// Alias is the name the visitor sees for Advisor.
+	Alias string
+	// Enqueued is when it first joined a queue: its real waiting time,
+	// whatever its priority or requeues since.
+	Enqueued time.Time
+	// Assigned is when this assignment, offer or move was made.
+	Assigned time.Time
+	// Priority is its priority (PriorityNormal...).
+	Priority int
+	// Queue is its queue: the one it waited in or, when moved to a
+	// queue, the one it waits in now.
+	Queue string
+	// Offer is set when it was only offered to Advisor, who has until
+	// Deadline to Accept it.
+	Offer    bool
+	Deadline time.Time
+	// From and Was are, for Transfer, Reassign and Pick, the advisor who
+	// held it or had it offered before ("" if none) and its state before
+	// (StatusWaiting, StatusOffered or StatusActive): with Was
+	// StatusActive the visitor had an advisor who has now left.
+	From string
+	Was  string
 }
 
 // scanDepth is how far into each queue Assign looks for a conversation
@@ -224,11 +324,13 @@ type Assignment struct {
 // until those ahead of it are taken or, after the fallback time, can be.
 const scanDepth = 50
 
-// Assign gives up to max waiting conversations to advisors; see
-// lua/assign.lua for which conversation goes first and who may take it,
-// and the Policy for which of those does.
+// Assign gives up to max waiting conversations to advisors or, with
+// Config.OfferTimeout, offers them (Assignment.Offer); see lua/assign.lua
+// for which conversation goes first (highest priority, then longest
+// waiting) and who may take it, and the Policy for which of those does.
 func (q *Queue) Assign(ctx context.Context, max int) ([]Assignment, error) {
-	args := q.args(max, scanDepth, q.cfg.FallbackAfter.Milliseconds(), strings.Join(q.cfg.FallbackLanguages, ","))
+	now := time.UnixMilli(q.cfg.Now().UnixMilli())
+	args := q.argsAt(now, max, scanDepth, q.cfg.FallbackAfter.Milliseconds(), strings.Join(q.cfg.FallbackLanguages, ","), q.cfg.OfferTimeout.Milliseconds())
 	for _, n := range q.cfg.Queues {
 		args = append(args, n)
 	}
@@ -236,12 +338,32 @@ func (q *Queue) Assign(ctx context.Context, max int) ([]Assignment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assign: %w", err)
 	}
-	out := make([]Assignment, 0, len(res)/4)
-	for i := 0; i+3 < len(res); i += 4 {
-		enq, _ := strconv.ParseInt(res[i+3], 10, 64)
-		out = append(out, Assignment{Conversation: res[i], Advisor: res[i+1], Alias: res[i+2], Enqueued: time.UnixMilli(enq)})
+	const n = 8
+	out := make([]Assignment, 0, len(res)/n)
+	for i := 0; i+n-1 < len(res); i += n {
+		a := Assignment{Conversation: res[i], Advisor: res[i+1], Alias: res[i+2], Enqueued: unixMilli(res[i+3]),
+			Assigned: now, Priority: atoi(res[i+4]), Queue: res[i+5], Offer: res[i+6] == "1"}
+		if a.Offer {
+			a.Deadline = unixMilli(res[i+7])
+		}
+		out = append(out, a)
 	}
 	return out, nil
+}
+
+// unixMilli reads a time the scripts wrote as Unix milliseconds; zero for
+// none.
+func unixMilli(s string) time.Time {
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(n))
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // Advisor is what routing needs of an advisor going on duty.
@@ -255,7 +377,9 @@ type Advisor struct {
 	Languages []string
 }
 
-// OnDuty puts an advisor on duty with the given skills and capacity.
+// OnDuty puts an advisor on duty with the given skills and capacity. Called
+// again while on duty it changes them; a lower capacity takes nothing
+// away, it only holds back new conversations.
 func (q *Queue) OnDuty(ctx context.Context, a Advisor) error {
 	if a.Capacity < 1 {
 		return fmt.Errorf("on duty %s: capacity %d below 1", a.Name, a.Capacity)
@@ -275,14 +399,50 @@ func (q *Queue) OnDuty(ctx context.Context, a Advisor) error {
 }
 
 // OffDuty takes an advisor off duty and puts their conversations back at
-// the front of the queue; it returns those conversations.
+// the front of the queue; it returns those they held (active). Offers they
+// had not accepted go back too but are not returned: nobody joined them.
+// TakeOffDuty returns both.
 func (q *Queue) OffDuty(ctx context.Context, name string) ([]string, error) {
-	ids, err := dutyScript.Run(ctx, q.rdb, []string{q.advKey(name)},
-		q.args(name, "0", 0, "", "", "", seconds(q.cfg.IdleTTL))...).StringSlice()
+	res, err := q.TakeOffDuty(ctx, name)
+	return res.Requeued, err
+}
+
+// OffDutyResult is what going off duty put back in the queue.
+type OffDutyResult struct {
+	// Requeued were active: their visitors had this advisor.
+	Requeued []string
+	// Withdrawn were offered and not yet accepted.
+	Withdrawn []string
+}
+
+// TakeOffDuty takes an advisor off duty, puts the conversations they held
+// back at the front of the queue and withdraws the offers they had not
+// accepted, each keeping its waiting time and priority. The advisor is
+// told "unassigned" with reason "requeued" for each.
+func (q *Queue) TakeOffDuty(ctx context.Context, name string) (OffDutyResult, error) {
+	res, err := dutyScript.Run(ctx, q.rdb, []string{q.advKey(name)},
+		q.args(name, "0", 0, "", "", "", seconds(q.cfg.IdleTTL))...).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("off duty %s: %w", name, err)
+		return OffDutyResult{}, fmt.Errorf("off duty %s: %w", name, err)
 	}
-	return ids, nil
+	var out OffDutyResult
+	if len(res) == 2 {
+		out.Requeued, out.Withdrawn = strs(res[0]), strs(res[1])
+	}
+	return out, nil
+}
+
+// strs reads a script's list of strings.
+func strs(v any) []string {
+	l, _ := v.([]any)
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, x := range l {
+		out[i], _ = x.(string)
+	}
+	return out
 }
 
 // SetAlias changes the display name visitors see for an advisor.
@@ -294,16 +454,18 @@ func (q *Queue) SetAlias(ctx context.Context, name, alias string) error {
 }
 
 // Release ends a conversation for routing. It returns the state it had
-// (waiting or active) and its advisor; ok is false if it had ended already
-// or was unknown.
+// (waiting, offered or active) and its advisor (the one it was offered to,
+// if offered); ok is false if it had ended already or was unknown. An
+// active conversation's handling time joins those the wait estimates are
+// made of.
 func (q *Queue) Release(ctx context.Context, id string) (was, advisor string, ok bool, err error) {
 	return q.release(ctx, id, "", "")
 }
 
-// ReleaseBy ends a conversation for routing only if advisor holds it: the
-// check and the end are one atomic step, so an advisor cannot end a
-// conversation that has just gone to someone else. The reason is kept
-// with it (ConversationState.Reason).
+// ReleaseBy ends a conversation for routing only if advisor holds it
+// (active, not merely offered): the check and the end are one atomic step,
+// so an advisor cannot end a conversation that has just gone to someone
+// else. The reason is kept with it (ConversationState.Reason).
 func (q *Queue) ReleaseBy(ctx context.Context, id, advisor, reason string) (ok bool, err error) {
 	_, _, ok, err = q.release(ctx, id, advisor, reason)
 	return ok, err
@@ -319,51 +481,6 @@ func (q *Queue) release(ctx context.Context, id, expected, reason string) (was, 
 		return "", "", false, nil
 	}
 	return res[0], res[1], true, nil
-}
-
-// Requeue is a conversation that went back to the queue because its
-// advisor was lost.
-type Requeue struct {
-	Conversation string
-	Advisor      string
-}
-
-// SweepResult is what one sweep claimed.
-type SweepResult struct {
-	Requeued  []Requeue
-	Abandoned []string
-}
-
-// outageGap is the longest time between two sweeps (each instance sweeps
-// every second) that is not an outage. After a longer gap the deadlines
-// move on by the gap before anything is claimed, so the first sweep after
-// a Redis failover does not take every advisor off duty.
-const outageGap = 5 * time.Second
-
-// Sweep acts on expired heartbeats; see lua/sweep.lua. Each expiry is
-// claimed by exactly one caller, whichever instance sweeps first.
-func (q *Queue) Sweep(ctx context.Context) (SweepResult, error) {
-	res, err := sweepScript.Run(ctx, q.rdb, []string{q.p + "seen"},
-		q.args(q.cfg.AdvisorGrace.Milliseconds(), q.cfg.VisitorGrace.Milliseconds(), seconds(q.cfg.Retention), outageGap.Milliseconds())...).Slice()
-	if err != nil {
-		return SweepResult{}, fmt.Errorf("sweep: %w", err)
-	}
-	var out SweepResult
-	if len(res) != 2 {
-		return out, fmt.Errorf("sweep: unexpected reply %v", res)
-	}
-	req, _ := res[0].([]any)
-	for i := 0; i+1 < len(req); i += 2 {
-		c, _ := req[i].(string)
-		a, _ := req[i+1].(string)
-		out.Requeued = append(out.Requeued, Requeue{Conversation: c, Advisor: a})
-	}
-	ab, _ := res[1].([]any)
-	for _, v := range ab {
-		s, _ := v.(string)
-		out.Abandoned = append(out.Abandoned, s)
-	}
-	return out, nil
 }
 
 // TouchAdvisors records that advisors are connected, postponing their
@@ -392,144 +509,4 @@ func (q *Queue) touch(ctx context.Context, set, kind string, members []string) e
 		return fmt.Errorf("touch %s: %w", set, err)
 	}
 	return nil
-}
-
-// ConversationState is where a conversation stands in routing.
-type ConversationState struct {
-	ID       string
-	Status   string // waiting, active, ended, or "" if unknown
-	Queue    string
-	Audience string
-	Lang     string
-	Advisor  string
-	Position int    // 1 is next; waiting only
-	Reason   string // ended: why, when the one who ended it said
-	Enqueued time.Time
-	Assigned time.Time
-}
-
-// States returns the routing state of several conversations in one round
-// trip, with positions for the waiting ones.
-func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, error) {
-	pipe := q.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg", "why")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("conversation states: %w", err)
-	}
-	out := make([]ConversationState, len(ids))
-	pipe = q.rdb.Pipeline()
-	ranks := make([]*redis.IntCmd, len(ids))
-	for i, id := range ids {
-		v := cmds[i].Val()
-		str := func(j int) string { s, _ := v[j].(string); return s }
-		ms := func(j int) time.Time {
-			n, err := strconv.ParseInt(str(j), 10, 64)
-			if err != nil || n == 0 {
-				return time.Time{}
-			}
-			return time.UnixMilli(n)
-		}
-		out[i] = ConversationState{ID: id, Status: str(0), Queue: str(1), Audience: str(2), Lang: str(3), Advisor: str(4), Enqueued: ms(5), Assigned: ms(6), Reason: str(7)}
-		if out[i].Status == StatusWaiting {
-			ranks[i] = pipe.ZRank(ctx, q.queueKey(out[i].Queue), id)
-		}
-	}
-	if pipe.Len() > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("queue positions: %w", err)
-		}
-		for i, r := range ranks {
-			if r != nil && r.Err() == nil {
-				out[i].Position = int(r.Val()) + 1
-			}
-		}
-	}
-	return out, nil
-}
-
-// State returns the routing state of one conversation.
-func (q *Queue) State(ctx context.Context, id string) (ConversationState, error) {
-	s, err := q.States(ctx, []string{id})
-	if err != nil {
-		return ConversationState{}, err
-	}
-	return s[0], nil
-}
-
-// QueueStat describes one queue.
-type QueueStat struct {
-	Name    string
-	Waiting int
-	Oldest  time.Time // zero when empty
-}
-
-// Snapshot returns every queue's length and oldest waiting time.
-func (q *Queue) Snapshot(ctx context.Context) ([]QueueStat, error) {
-	pipe := q.rdb.Pipeline()
-	cards := make([]*redis.IntCmd, len(q.cfg.Queues))
-	heads := make([]*redis.ZSliceCmd, len(q.cfg.Queues))
-	for i, n := range q.cfg.Queues {
-		cards[i] = pipe.ZCard(ctx, q.queueKey(n))
-		heads[i] = pipe.ZRangeWithScores(ctx, q.queueKey(n), 0, 0)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("queue snapshot: %w", err)
-	}
-	out := make([]QueueStat, len(q.cfg.Queues))
-	for i, n := range q.cfg.Queues {
-		out[i] = QueueStat{Name: n, Waiting: int(cards[i].Val())}
-		if h := heads[i].Val(); len(h) > 0 {
-			out[i].Oldest = time.UnixMilli(int64(h[0].Score))
-		}
-	}
-	return out, nil
-}
-
-// AdvisorStatus is an advisor's routing state.
-type AdvisorStatus struct {
-	Duty          bool
-	Alias         string
-	Capacity      int
-	Conversations []string
-}
-
-// AdvisorStatus returns an advisor's duty, alias, capacity and open
-// conversations.
-func (q *Queue) AdvisorStatus(ctx context.Context, name string) (AdvisorStatus, error) {
-	pipe := q.rdb.Pipeline()
-	h := pipe.HMGet(ctx, q.advKey(name), "duty", "alias", "cap")
-	m := pipe.SMembers(ctx, q.convsKey(name))
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return AdvisorStatus{}, fmt.Errorf("advisor status %s: %w", name, err)
-	}
-	v := h.Val()
-	str := func(j int) string { s, _ := v[j].(string); return s }
-	capacity, _ := strconv.Atoi(str(2))
-	return AdvisorStatus{Duty: str(0) == "1", Alias: str(1), Capacity: capacity, Conversations: m.Val()}, nil
-}
-
-// Counts returns the number of advisors on duty and of conversations they
-// hold, for metrics.
-func (q *Queue) Counts(ctx context.Context) (onDuty, active int, err error) {
-	names, err := q.rdb.SMembers(ctx, q.p+"onduty").Result()
-	if err != nil {
-		return 0, 0, fmt.Errorf("count advisors: %w", err)
-	}
-	pipe := q.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(names))
-	for i, n := range names {
-		cmds[i] = pipe.SCard(ctx, q.convsKey(n))
-	}
-	if len(names) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return 0, 0, fmt.Errorf("count conversations: %w", err)
-		}
-	}
-	for _, c := range cmds {
-		active += int(c.Val())
-	}
-	return len(names), active, nil
 }

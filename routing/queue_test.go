@@ -346,7 +346,7 @@ func TestSweep(t *testing.T) {
 				t.Fatalf("TouchVisitors = %v", err)
 			}
 		}, nil, nil},
-		{"bob lost, ann touched", 31 * time.Second, nil, []Requeue{{"c2", "bob"}}, nil},
+		{"bob lost, ann touched", 31 * time.Second, nil, []Requeue{{"c2", "bob", CauseAdvisorLost}}, nil},
 		{"claimed once", 32 * time.Second, nil, nil, nil},
 		{"touching bob off duty does not bring him back", 40 * time.Second, func() {
 			if err := q.TouchAdvisors(ctx, "bob"); err != nil {
@@ -356,7 +356,7 @@ func TestSweep(t *testing.T) {
 		{"ann just within grace", 49 * time.Second, func() {
 			mustEnqueue(t, q, "c3", "public", 2)
 		}, nil, nil},
-		{"ann lost", 51 * time.Second, nil, []Requeue{{"c1", "ann"}}, nil},
+		{"ann lost", 51 * time.Second, nil, []Requeue{{"c1", "ann", CauseAdvisorLost}}, nil},
 		{"touching an ended advisor again", 90 * time.Second, func() {
 			_ = q.TouchAdvisors(ctx, "ann", "bob")
 		}, nil, nil},
@@ -424,8 +424,12 @@ func TestSweepAbandonsActiveConversation(t *testing.T) {
 	if err := q.TouchAdvisors(ctx, "ann"); err != nil {
 		t.Fatalf("TouchAdvisors = %v", err)
 	}
-	if res := mustSweep(t, q); !slices.Equal(res.Abandoned, []string{"c1"}) || len(res.Requeued) != 0 {
+	res := mustSweep(t, q)
+	if !slices.Equal(res.Abandoned, []string{"c1"}) || len(res.Requeued) != 0 {
 		t.Fatalf("Sweep() = %+v, want c1 abandoned", res)
+	}
+	if want := []Abandonment{{Conversation: "c1", Was: StatusActive, Advisor: "ann"}}; !slices.Equal(res.Abandonments, want) {
+		t.Errorf("Sweep().Abandonments = %+v, want %+v", res.Abandonments, want)
 	}
 	if s, err := q.AdvisorStatus(ctx, "ann"); err != nil || !s.Duty || len(s.Conversations) != 0 {
 		t.Errorf("AdvisorStatus(ann) = %+v, %v, want on duty with capacity free", s, err)
@@ -452,7 +456,7 @@ func TestConcurrentSweepsClaimOnce(t *testing.T) {
 			t.Fatalf("Assign = %+v, want %s to %s", as, id, name)
 		}
 		active = append(active, id)
-		wantRequeued[Requeue{id, name}] = true
+		wantRequeued[Requeue{id, name, CauseAdvisorLost}] = true
 	}
 	wantAbandoned := make(map[string]bool)
 	for i := range 20 {
@@ -644,6 +648,31 @@ type advisorEvent struct {
 	Type         string `json:"type"`
 	Conversation string `json:"conversation"`
 	Reason       string `json:"reason"`
+	Deadline     int64  `json:"deadline"`
+}
+
+// mustSubscribe subscribes to channels on r and waits for every
+// confirmation, so nothing published after it returns is missed.
+func mustSubscribe(tb testing.TB, r *redistest.Redis, channels ...string) *redis.PubSub {
+	tb.Helper()
+	sub := r.Client.Subscribe(context.Background(), channels...)
+	tb.Cleanup(func() { _ = sub.Close() })
+	for range channels {
+		if _, err := sub.Receive(context.Background()); err != nil {
+			tb.Fatalf("subscribe %q: %v", channels, err)
+		}
+	}
+	return sub
+}
+
+// receiveEvents receives n advisor events.
+func receiveEvents(tb testing.TB, sub *redis.PubSub, n int) []advisorEvent {
+	tb.Helper()
+	out := make([]advisorEvent, n)
+	for i := range out {
+		out[i] = receiveEvent(tb, sub)
+	}
+	return out
 }
 
 func receiveEvent(tb testing.TB, sub *redis.PubSub) advisorEvent {
@@ -787,7 +816,18 @@ func TestCollector(t *testing.T) {
 		"advicechat_routing_state_up":                          1,
 		"advicechat_requeues_total{cause=advisor_left}":        3,
 		"advicechat_assignments_total":                         0,
-		"advicechat_abandoned_total":                           0,
+		"advicechat_abandoned_total{state=waiting}":            0,
+		"advicechat_abandoned_total{state=active}":             0,
+		"advicechat_offers_made_total":                         0,
+		"advicechat_offers_total{outcome=accepted}":            0,
+		"advicechat_offers_total{outcome=expired}":             0,
+		"advicechat_max_wait_reached_total":                    0,
+		"advicechat_transfers_total{to=advisor}":               0,
+		"advicechat_transfers_total{to=queue}":                 0,
+		"advicechat_picks_total":                               0,
+	}
+	for _, c := range []string{CauseAdvisorLost, CauseOffDuty, CauseOfferExpired, CauseNotResponding, CauseTransferred} {
+		want["advicechat_requeues_total{cause="+c+"}"] = 0
 	}
 	got := metricValues(t, reg)
 	for name, w := range want {

@@ -2,9 +2,11 @@ package routing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,8 +26,14 @@ const EnvRoutingSeed = "ADVICECHAT_ROUTING_SEED"
 // Event kinds of a conversation's history, as the callers saw them.
 const (
 	evAssign         = "assign"          // Assign gave it to adv
-	evRequeue        = "requeue"         // OffDuty(adv) or Sweep put it back
+	evOffer          = "offer"           // Assign offered it to adv
+	evAccept         = "accept"          // adv accepted the offer
+	evExpire         = "expire"          // Sweep: adv's offer expired
+	evWithdraw       = "withdraw"        // TakeOffDuty(adv) or Sweep took back adv's offer
+	evRequeue        = "requeue"         // TakeOffDuty(adv) or Sweep put it back
+	evMove           = "move"            // Transfer, Reassign or Pick: from adv (was) to to
 	evReleaseActive  = "release-active"  // Release while adv held it
+	evReleaseOffered = "release-offered" // Release while offered to adv
 	evReleaseWaiting = "release-waiting" // Release while it waited
 )
 
@@ -35,7 +43,8 @@ type event struct {
 	kind       string
 	adv        string
 	start, end time.Duration
-	enqueued   time.Time // of an assignment
+	enqueued   time.Time // of an assignment, offer, accept or move
+	was, to    string    // of a move: the state it left, the advisor it went to ("" a queue)
 }
 
 // history records every conversation's events, from all goroutines.
@@ -67,82 +76,127 @@ func (h *history) addEnqueued(id string, at time.Time) {
 	h.ids = append(h.ids, id)
 }
 
-// randomID picks a conversation; with assigned, one whose latest event
-// recorded is an assignment, so most likely active.
-func (h *history) randomID(rng *rand.Rand, assigned bool) (string, bool) {
+// randomID picks a conversation; with kinds, one whose latest event
+// recorded is one of them.
+func (h *history) randomID(rng *rand.Rand, kinds ...string) (string, bool) {
+	id, _, ok := h.randomLast(rng, kinds...)
+	return id, ok
+}
+
+// randomLast picks a conversation whose latest event recorded is of one of
+// kinds (any, without kinds), and returns that event and its index.
+func (h *history) randomLast(rng *rand.Rand, kinds ...string) (string, int, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ids := h.ids
-	if assigned {
+	if len(kinds) > 0 {
 		ids = nil
 		for _, id := range h.ids {
-			if evs := h.events[id]; len(evs) > 0 && evs[len(evs)-1].kind == evAssign {
+			if evs := h.events[id]; len(evs) > 0 && slices.Contains(kinds, evs[len(evs)-1].kind) {
 				ids = append(ids, id)
 			}
 		}
 	}
 	if len(ids) == 0 {
-		return "", false
+		return "", 0, false
 	}
-	return ids[rng.IntN(len(ids))], true
+	id := ids[rng.IntN(len(ids))]
+	return id, len(h.events[id]) - 1, true
 }
 
-// convState is where a conversation stands: waiting, active with adv, or
-// ended.
+// last returns the latest event recorded of id.
+func (h *history) last(id string) (event, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	evs := h.events[id]
+	if len(evs) == 0 {
+		return event{}, false
+	}
+	return evs[len(evs)-1], true
+}
+
+// convState is where a conversation stands: waiting, offered to adv,
+// active with adv, or ended.
 type convState struct{ st, adv string }
 
 // linearizable reports whether the events can be put in an order that
 // agrees with real time (an event that ended before another started comes
-// first) and that the conversation's life allows: assigned only while
-// waiting, requeued or released by the advisor holding it, ending in final.
-// An assignment twice without a requeue in between has no such order.
+// first) and that the conversation's life allows: assigned, offered or
+// picked only while waiting, accepted or expired only while offered to
+// that advisor, requeued, transferred or released by the advisor holding
+// it, ending in final. An assignment twice without a requeue in between
+// has no such order, nor an offer that expires twice.
 func linearizable(evs []event, final convState) bool {
-	if len(evs) > 64 {
-		panic("linearizable: more than 64 events")
+	if len(evs) > maxEvents {
+		panic(fmt.Sprintf("linearizable: more than %d events", maxEvents))
 	}
-	all := uint64(1)<<len(evs) - 1
-	failed := make(map[string]bool)
-	var try func(done uint64, s convState) bool
-	try = func(done uint64, s convState) bool {
-		if done == all {
+	// done is the set of events placed so far.
+	type done [maxEvents / 64]uint64
+	has := func(d done, i int) bool { return d[i/64]&(1<<(i%64)) != 0 }
+	type key struct {
+		d done
+		s convState
+	}
+	failed := make(map[key]bool)
+	var try func(d done, n int, s convState) bool
+	try = func(d done, n int, s convState) bool {
+		if n == len(evs) {
 			return s == final
 		}
-		key := fmt.Sprint(done, s)
-		if failed[key] {
+		if failed[key{d, s}] {
 			return false
 		}
 		// Only an event that no pending event wholly precedes may go next.
 		minEnd := time.Duration(1<<63 - 1)
 		for i, e := range evs {
-			if done&(1<<i) == 0 && e.end < minEnd {
+			if !has(d, i) && e.end < minEnd {
 				minEnd = e.end
 			}
 		}
 		for i, e := range evs {
-			if done&(1<<i) != 0 || e.start > minEnd {
+			if has(d, i) || e.start > minEnd {
 				continue
 			}
 			next, ok := step(s, e)
-			if ok && try(done|1<<i, next) {
+			nd := d
+			nd[i/64] |= 1 << (i % 64)
+			if ok && try(nd, n+1, next) {
 				return true
 			}
 		}
-		failed[key] = true
+		failed[key{d, s}] = true
 		return false
 	}
-	return try(0, convState{st: StatusWaiting})
+	return try(done{}, 0, convState{st: StatusWaiting})
 }
+
+// maxEvents is the longest history linearizable takes.
+const maxEvents = 256
 
 // step applies e to s, if the conversation's life allows it.
 func step(s convState, e event) (convState, bool) {
+	waiting := convState{st: StatusWaiting}
 	switch {
-	case e.kind == evAssign && s.st == StatusWaiting:
+	case e.kind == evAssign && s == waiting:
 		return convState{StatusActive, e.adv}, true
+	case e.kind == evOffer && s == waiting:
+		return convState{StatusOffered, e.adv}, true
+	case e.kind == evAccept && s == convState{StatusOffered, e.adv}:
+		return convState{StatusActive, e.adv}, true
+	case (e.kind == evExpire || e.kind == evWithdraw) && s == convState{StatusOffered, e.adv}:
+		return waiting, true
 	case e.kind == evRequeue && s == convState{StatusActive, e.adv}:
-		return convState{st: StatusWaiting}, true
+		return waiting, true
+	case e.kind == evMove && s == convState{e.was, e.adv}:
+		if e.to == "" {
+			return waiting, true
+		}
+		return convState{StatusActive, e.to}, true
 	case e.kind == evReleaseActive && s == convState{StatusActive, e.adv}:
 		return convState{st: StatusEnded}, true
-	case e.kind == evReleaseWaiting && s.st == StatusWaiting:
+	case e.kind == evReleaseOffered && s == convState{StatusOffered, e.adv}:
+		return convState{st: StatusEnded}, true
+	case e.kind == evReleaseWaiting && s == waiting:
 		return convState{st: StatusEnded}, true
 	}
 	return s, false
@@ -153,6 +207,10 @@ func TestLinearizable(t *testing.T) {
 		return event{kind: kind, adv: adv, start: time.Duration(start), end: time.Duration(end)}
 	}
 	active := func(adv string) convState { return convState{StatusActive, adv} }
+	offered := func(adv string) convState { return convState{StatusOffered, adv} }
+	move := func(from, was, to string, start, end int) event {
+		return event{kind: evMove, adv: from, was: was, to: to, start: time.Duration(start), end: time.Duration(end)}
+	}
 	waiting := convState{st: StatusWaiting}
 	ended := convState{st: StatusEnded}
 	tests := []struct {
@@ -174,6 +232,22 @@ func TestLinearizable(t *testing.T) {
 		{"assigned after the end", []event{ev(evReleaseWaiting, "", 1, 2), ev(evAssign, "a", 3, 4)}, active("a"), false},
 		{"overlapping release and assign", []event{ev(evReleaseWaiting, "", 1, 4), ev(evAssign, "a", 2, 3)}, active("a"), false},
 		{"requeue and release race", []event{ev(evAssign, "a", 1, 2), ev(evRequeue, "a", 3, 6), ev(evReleaseWaiting, "", 4, 5)}, ended, true},
+		{"offered", []event{ev(evOffer, "a", 1, 2)}, offered("a"), true},
+		{"offered and accepted", []event{ev(evOffer, "a", 1, 2), ev(evAccept, "a", 3, 4)}, active("a"), true},
+		{"accepted by another", []event{ev(evOffer, "a", 1, 2), ev(evAccept, "b", 3, 4)}, active("b"), false},
+		{"offered twice at once", []event{ev(evOffer, "a", 1, 4), ev(evOffer, "b", 2, 3)}, offered("b"), false},
+		{"expired, offered again", []event{ev(evOffer, "a", 1, 2), ev(evExpire, "a", 3, 4), ev(evOffer, "b", 5, 6)}, offered("b"), true},
+		{"expired twice", []event{ev(evOffer, "a", 1, 2), ev(evExpire, "a", 3, 4), ev(evExpire, "a", 5, 6)}, waiting, false},
+		{"accepted after the expiry", []event{ev(evOffer, "a", 1, 2), ev(evExpire, "a", 3, 4), ev(evAccept, "a", 5, 6)}, active("a"), false},
+		{"accept and expiry race", []event{ev(evOffer, "a", 1, 2), ev(evExpire, "a", 3, 6), ev(evAccept, "a", 4, 5)}, active("a"), false},
+		{"withdrawn, assigned", []event{ev(evOffer, "a", 1, 2), ev(evWithdraw, "a", 3, 4), ev(evAssign, "b", 5, 6)}, active("b"), true},
+		{"released while offered", []event{ev(evOffer, "a", 1, 2), ev(evReleaseOffered, "a", 3, 4)}, ended, true},
+		{"transferred", []event{ev(evAssign, "a", 1, 2), move("a", StatusActive, "b", 3, 4)}, active("b"), true},
+		{"transferred by the wrong advisor", []event{ev(evAssign, "a", 1, 2), move("b", StatusActive, "c", 3, 4)}, active("c"), false},
+		{"transferred to a queue, assigned", []event{ev(evAssign, "a", 1, 2), move("a", StatusActive, "", 3, 4), ev(evAssign, "b", 5, 6)}, active("b"), true},
+		{"picked while offered", []event{ev(evOffer, "a", 1, 2), move("", StatusWaiting, "b", 3, 4)}, active("b"), false},
+		{"reassigned while offered", []event{ev(evOffer, "a", 1, 2), move("a", StatusOffered, "b", 3, 4)}, active("b"), true},
+		{"picked and assigned at once", []event{move("", StatusWaiting, "b", 1, 4), ev(evAssign, "a", 2, 3)}, active("a"), false},
 	}
 	for _, tt := range tests {
 		if got := linearizable(tt.evs, tt.final); got != tt.want {
@@ -186,7 +260,16 @@ func TestLinearizable(t *testing.T) {
 type raceAdvisor struct {
 	name string
 	on   bool // false means surely off duty; true may have been swept
+	adv  Advisor
 }
+
+// raceConfig is the configuration every instance of the concurrency test
+// shares, but for the offers: half the assigners make them.
+const (
+	raceAdvisors     = 15
+	raceOfferTimeout = 60 * time.Millisecond
+	raceMaxWait      = 150 * time.Millisecond
+)
 
 func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
@@ -199,20 +282,22 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 	t.Logf("seed %d (%s=%d replays the random choices)", seed, EnvRoutingSeed, seed)
 
 	const (
-		assigners     = 4
+		assigners     = 4 // even ones offer, odd ones assign directly
+		sweepers      = 2
 		dutyWorkers   = 3
-		advisors      = 15
 		phases        = 5
 		perPhase      = 60 // conversations enqueued per phase
 		dutyOps       = 40 // per duty worker and phase
 		releaseOps    = 25 // per phase
+		moveOps       = 40 // transfers, reassignments, picks and priorities per phase
 		advisorGrace  = 40 * time.Millisecond
 		conversations = phases * perPhase
 	)
 	r := redistest.New(t)
 	// A fallback short enough that conversations reach it while advisors
-	// come and go.
-	cfg := Config{Prefix: r.Prefix, Queues: []string{"public", "professional"}, FallbackAfter: 200 * time.Millisecond, FallbackLanguages: []string{"en"}}
+	// come and go; offers and a maximum wait that expire within a phase.
+	cfg := Config{Prefix: r.Prefix, Queues: []string{"public", "professional"}, FallbackAfter: 200 * time.Millisecond, FallbackLanguages: []string{"en"},
+		MaxWait: raceMaxWait}
 	// Each goroutine is an instance of its own: its own client and Queue.
 	newQueue := func(cfg Config) *Queue {
 		q, err := New(mustClient(t, r), cfg)
@@ -230,23 +315,36 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 	enqCfg := cfg
 	enqCfg.Now = func() time.Time { lastNow = time.Now(); return lastNow }
 	enqQ := newQueue(enqCfg)
+	offerCfg := cfg
+	offerCfg.OfferTimeout = raceOfferTimeout
 	assignQs := make([]*Queue, assigners)
 	for i := range assignQs {
-		assignQs[i] = newQueue(cfg)
+		if i%2 == 0 {
+			assignQs[i] = newQueue(offerCfg)
+		} else {
+			assignQs[i] = newQueue(cfg)
+		}
 	}
 	dutyQs := make([]*Queue, dutyWorkers)
 	owned := make([][]*raceAdvisor, dutyWorkers)
 	for i := range dutyQs {
 		dutyQs[i] = newQueue(cfg)
 	}
-	for i := range advisors {
+	var names []string
+	for i := range raceAdvisors {
 		w := i % dutyWorkers
-		owned[w] = append(owned[w], &raceAdvisor{name: fmt.Sprintf("adv%02d", i)})
+		names = append(names, fmt.Sprintf("adv%02d", i))
+		owned[w] = append(owned[w], &raceAdvisor{name: names[i]})
 	}
 	releaseQ := newQueue(cfg)
+	acceptQ := newQueue(cfg)
+	moveQ := newQueue(cfg)
 	sweepCfg := cfg
 	sweepCfg.AdvisorGrace, sweepCfg.VisitorGrace = advisorGrace, time.Hour
-	sweepQ := newQueue(sweepCfg)
+	sweepQs := make([]*Queue, sweepers)
+	for i := range sweepQs {
+		sweepQs[i] = newQueue(sweepCfg)
+	}
 	// The checker's clock stands still while it checks.
 	checkClock := &clock{}
 	checkCfg := cfg
@@ -261,30 +359,42 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 				t.Errorf("one Assign gave %s twice: %q", a.Conversation, pairs(as))
 			}
 			seen[a.Conversation] = true
-			h.add(a.Conversation, event{kind: evAssign, adv: a.Advisor, start: start, end: end, enqueued: a.Enqueued})
+			kind := evAssign
+			if a.Offer {
+				kind = evOffer
+			}
+			h.add(a.Conversation, event{kind: kind, adv: a.Advisor, start: start, end: end, enqueued: a.Enqueued})
 		}
 	}
-	recordRequeues := func(adv string, ids []string, start time.Duration) {
+	recordOffDuty := func(adv string, res OffDutyResult, start time.Duration) {
 		end := h.since()
-		for _, id := range ids {
+		for _, id := range res.Requeued {
 			h.add(id, event{kind: evRequeue, adv: adv, start: start, end: end})
 		}
+		for _, id := range res.Withdrawn {
+			h.add(id, event{kind: evWithdraw, adv: adv, start: start, end: end})
+		}
 	}
+	var maxWaitedMu sync.Mutex
+	maxWaited := make(map[string]int)
 
 	next := 0 // next conversation number
 	for phase := range phases {
 		stop := make(chan struct{})
+		stopped := func() bool {
+			select {
+			case <-stop:
+				return true
+			default:
+				return false
+			}
+		}
 		var loops, producers sync.WaitGroup
 
 		for i, q := range assignQs {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+i)))
 			loops.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
+				for !stopped() {
 					start := h.since()
 					as, err := q.Assign(ctx, 1+rng.IntN(4))
 					calls.Add(1)
@@ -296,26 +406,64 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 				}
 			})
 		}
+		for _, q := range sweepQs {
+			loops.Go(func() {
+				for !stopped() {
+					start := h.since()
+					res, err := q.Sweep(ctx)
+					calls.Add(1)
+					if err != nil {
+						t.Errorf("Sweep = %v", err)
+						return
+					}
+					end := h.since()
+					for _, rq := range res.Requeued {
+						h.add(rq.Conversation, event{kind: evRequeue, adv: rq.Advisor, start: start, end: end})
+					}
+					for _, rq := range res.Withdrawn {
+						h.add(rq.Conversation, event{kind: evWithdraw, adv: rq.Advisor, start: start, end: end})
+					}
+					for _, e := range res.OffersExpired {
+						h.add(e.Conversation, event{kind: evExpire, adv: e.Advisor, start: start, end: end})
+					}
+					if len(res.Abandoned) > 0 {
+						t.Errorf("Sweep abandoned %q, want none (visitor grace is an hour)", res.Abandoned)
+					}
+					maxWaitedMu.Lock()
+					for _, id := range res.MaxWaited {
+						maxWaited[id]++
+					}
+					maxWaitedMu.Unlock()
+				}
+			})
+		}
+		// The accepter decides once per offer whether to accept it (most)
+		// or let it expire.
 		loops.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
+			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+40)))
+			decided := make(map[string]bool)
+			for !stopped() {
+				id, i, ok := h.randomLast(rng, evOffer)
+				key := fmt.Sprint(id, "/", i)
+				if !ok || decided[key] {
+					runtime.Gosched()
+					continue
+				}
+				decided[key] = true
+				e, _ := h.last(id)
+				if e.kind != evOffer || rng.IntN(4) == 0 {
+					continue
 				}
 				start := h.since()
-				res, err := sweepQ.Sweep(ctx)
+				a, err := acceptQ.Accept(ctx, id, e.adv)
 				calls.Add(1)
-				if err != nil {
-					t.Errorf("Sweep = %v", err)
+				switch {
+				case errors.Is(err, ErrOfferExpired):
+				case err != nil:
+					t.Errorf("Accept(%s, %s) = %v", id, e.adv, err)
 					return
-				}
-				end := h.since()
-				for _, rq := range res.Requeued {
-					h.add(rq.Conversation, event{kind: evRequeue, adv: rq.Advisor, start: start, end: end})
-				}
-				if len(res.Abandoned) > 0 {
-					t.Errorf("Sweep abandoned %q, want none (visitor grace is an hour)", res.Abandoned)
+				default:
+					h.add(id, event{kind: evAccept, adv: e.adv, start: start, end: h.since(), enqueued: a.Enqueued})
 				}
 			}
 		})
@@ -326,7 +474,8 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+10)))
 			for n := first; n < first+perPhase; n++ {
 				id := fmt.Sprintf("c%03d", n)
-				n := Need{Audience: "public", Lang: []string{"nl", "en", "ar"}[rng.IntN(3)], NoFallback: rng.IntN(4) == 0}
+				n := Need{Audience: "public", Lang: []string{"nl", "en", "ar"}[rng.IntN(3)], NoFallback: rng.IntN(4) == 0,
+					Priority: []int{PriorityNormal, PriorityNormal, PriorityNormal, PriorityHigh, PriorityUrgent}[rng.IntN(5)]}
 				if rng.IntN(3) == 0 {
 					n.Audience = "professional"
 				}
@@ -347,24 +496,32 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 					case !a.on:
 						aud := [][]string{{"public"}, {"professional"}, {"public", "professional"}}[rng.IntN(3)]
 						langs := [][]string{{"nl"}, {"en"}, {"nl", "en"}, {"ar"}}[rng.IntN(4)]
-						adv := Advisor{Name: a.name, Alias: strings.ToUpper(a.name), Capacity: 1 + rng.IntN(3), Audiences: aud, Languages: langs}
-						if err := q.OnDuty(ctx, adv); err != nil {
-							t.Errorf("OnDuty(%+v) = %v", adv, err)
+						a.adv = Advisor{Name: a.name, Alias: strings.ToUpper(a.name), Capacity: 1 + rng.IntN(3), Audiences: aud, Languages: langs}
+						if err := q.OnDuty(ctx, a.adv); err != nil {
+							t.Errorf("OnDuty(%+v) = %v", a.adv, err)
 							return
 						}
 						a.on = true
 					case rng.IntN(3) == 0:
 						start := h.since()
-						ids, err := q.OffDuty(ctx, a.name)
+						res, err := q.TakeOffDuty(ctx, a.name)
 						if err != nil {
-							t.Errorf("OffDuty(%s) = %v", a.name, err)
+							t.Errorf("TakeOffDuty(%s) = %v", a.name, err)
 							return
 						}
-						recordRequeues(a.name, ids, start)
+						recordOffDuty(a.name, res, start)
 						a.on = false
+					case rng.IntN(6) == 0 && a.adv.Capacity < 4:
+						// More room while on duty (or back on duty, if a
+						// sweep had taken them off).
+						a.adv.Capacity++
+						if err := q.OnDuty(ctx, a.adv); err != nil {
+							t.Errorf("OnDuty(%+v) = %v", a.adv, err)
+							return
+						}
 					default:
 						// Heartbeats of this worker's advisors, mostly:
-						// now and then one misses and the sweeper claims
+						// now and then one misses and a sweeper claims
 						// it.
 						var names []string
 						for _, b := range owned[w] {
@@ -384,7 +541,13 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 		producers.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+30)))
 			for range releaseOps {
-				id, ok := h.randomID(rng, rng.IntN(4) != 0)
+				var id string
+				var ok bool
+				if rng.IntN(4) != 0 {
+					id, ok = h.randomID(rng, evAssign, evAccept, evMove)
+				} else {
+					id, ok = h.randomID(rng)
+				}
 				if !ok {
 					continue
 				}
@@ -400,10 +563,94 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 				case !ok:
 				case was == StatusActive:
 					h.add(id, event{kind: evReleaseActive, adv: adv, start: start, end: end})
+				case was == StatusOffered:
+					h.add(id, event{kind: evReleaseOffered, adv: adv, start: start, end: end})
 				case was == StatusWaiting:
 					h.add(id, event{kind: evReleaseWaiting, start: start, end: end})
 				default:
-					t.Errorf("Release(%s) = %q, %q, want waiting or active", id, was, adv)
+					t.Errorf("Release(%s) = %q, %q, want waiting, offered or active", id, was, adv)
+				}
+			}
+		})
+		producers.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(100*phase+50)))
+			// Mostly advisors on duty and conversations waiting, as the
+			// people choosing them would see in the overview.
+			someAdvisor := func() string {
+				on := moveQ.rdb.SMembers(ctx, moveQ.p+"onduty").Val()
+				if len(on) == 0 || rng.IntN(8) == 0 {
+					return names[rng.IntN(len(names))]
+				}
+				return on[rng.IntN(len(on))]
+			}
+			someWaiting := func() (string, bool) {
+				ids := moveQ.rdb.ZRange(ctx, moveQ.queueKey(cfg.Queues[rng.IntN(len(cfg.Queues))]), 0, -1).Val()
+				if len(ids) == 0 || rng.IntN(8) == 0 {
+					return h.randomID(rng)
+				}
+				return ids[rng.IntN(len(ids))], true
+			}
+			for range moveOps {
+				to := Target{Advisor: someAdvisor()}
+				if rng.IntN(3) == 0 {
+					to = Target{Queue: cfg.Queues[rng.IntN(len(cfg.Queues))]}
+				}
+				var (
+					id  string
+					ok  bool
+					a   Assignment
+					err error
+				)
+				start := h.since()
+				switch op := rng.IntN(4); op {
+				case 0: // the holder transfers
+					id, ok = h.randomID(rng, evAssign, evAccept, evMove)
+					if !ok {
+						continue
+					}
+					e, _ := h.last(id)
+					from := e.adv
+					if e.kind == evMove {
+						from = e.to
+					}
+					a, err = moveQ.Transfer(ctx, id, from, to)
+				case 1: // a supervisor reassigns
+					if rng.IntN(2) == 0 {
+						id, ok = someWaiting()
+					} else {
+						id, ok = h.randomID(rng, evAssign, evOffer, evAccept, evMove)
+					}
+					if !ok {
+						continue
+					}
+					a, err = moveQ.Reassign(ctx, id, to)
+				case 2: // an advisor picks
+					if id, ok = someWaiting(); !ok {
+						continue
+					}
+					a, err = moveQ.Pick(ctx, id, someAdvisor())
+				default: // a supervisor changes the priority
+					if id, ok = h.randomID(rng); !ok {
+						continue
+					}
+					err = moveQ.SetPriority(ctx, id, rng.IntN(PriorityUrgent+1))
+					calls.Add(1)
+					if err != nil && !errors.Is(err, ErrEnded) {
+						t.Errorf("SetPriority(%s) = %v", id, err)
+						return
+					}
+					continue
+				}
+				calls.Add(1)
+				end := h.since()
+				switch {
+				case errors.Is(err, ErrNotHeld), errors.Is(err, ErrNotWaiting), errors.Is(err, ErrEnded), errors.Is(err, ErrAdvisorOffDuty),
+					errors.Is(err, ErrAdvisorFull), errors.Is(err, ErrNotSkilled), errors.Is(err, ErrBadTarget):
+				case err != nil:
+					t.Errorf("move %s to %+v = %v", id, to, err)
+					return
+				default:
+					h.add(id, event{kind: evMove, adv: a.From, was: a.Was, to: a.Advisor, start: start, end: end, enqueued: a.Enqueued})
 				}
 			}
 		})
@@ -416,15 +663,15 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 		checkRouting(t, checkQ, checkClock, h, fmt.Sprintf("after phase %d", phase+1), true)
 	}
 
-	// Everybody leaves: all that was active waits again.
+	// Everybody leaves: all that was active or offered waits again.
 	for w, q := range dutyQs {
 		for _, a := range owned[w] {
 			start := h.since()
-			ids, err := q.OffDuty(ctx, a.name)
+			res, err := q.TakeOffDuty(ctx, a.name)
 			if err != nil {
-				t.Fatalf("OffDuty(%s) = %v", a.name, err)
+				t.Fatalf("TakeOffDuty(%s) = %v", a.name, err)
 			}
-			recordRequeues(a.name, ids, start)
+			recordOffDuty(a.name, res, start)
 			a.on = false
 		}
 	}
@@ -442,17 +689,26 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 		}
 	}
 	checkRouting(t, checkQ, checkClock, h, "after all ended", false)
+	if n := r.Client.ZCard(ctx, checkQ.timersKey()).Val(); n != 0 {
+		t.Errorf("%d timers left after all ended, want none", n)
+	}
 
+	for id, n := range maxWaited {
+		if n != 1 {
+			t.Errorf("maximum wait of %s reported %d times, want once", id, n)
+		}
+	}
 	kinds := make(map[string]int)
 	for _, evs := range h.events {
 		for _, e := range evs {
 			kinds[e.kind]++
 		}
 	}
-	assigned := kinds[evAssign]
-	t.Logf("%d conversations, %d script calls, events %v", conversations, calls.Load(), kinds)
-	if assigned == 0 {
-		t.Errorf("no assignments of %d conversations, want a busy test", conversations)
+	t.Logf("%d conversations, %d script calls, %d reached the maximum wait, events %v", conversations, calls.Load(), len(maxWaited), kinds)
+	for _, k := range []string{evAssign, evOffer, evAccept, evExpire, evMove} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s events of %d conversations, want a busy test", k, conversations)
+		}
 	}
 }
 
@@ -484,41 +740,46 @@ func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, d
 
 	// Advisors, from their hashes and sets.
 	type advState struct {
-		duty  bool
-		cap   int
-		aud   []string
-		langs []string
-		convs []string
+		duty   bool
+		cap    int
+		aud    []string
+		langs  []string
+		convs  []string
+		offers []string
 	}
 	advs := make(map[string]advState)
 	onduty, err := rdb.SMembers(ctx, p+"onduty").Result()
 	if err != nil {
 		t.Fatalf("%s: SMEMBERS onduty = %v", when, err)
 	}
-	holder := make(map[string][]string) // conversation -> advisors whose set has it
-	for i := range 15 {
+	holder := make(map[string][]string) // conversation -> advisors whose sets (held or offered) have it
+	for i := range raceAdvisors {
 		name := fmt.Sprintf("adv%02d", i)
 		m, err := rdb.HGetAll(ctx, p+"adv:"+name).Result()
 		if err != nil {
 			t.Fatalf("%s: HGETALL adv %s = %v", when, name, err)
 		}
-		convs, err := rdb.SMembers(ctx, p+"adv:"+name+":convs").Result()
+		convs, err := rdb.SMembers(ctx, q.convsKey(name)).Result()
 		if err != nil {
 			t.Fatalf("%s: SMEMBERS convs of %s = %v", when, name, err)
 		}
+		offers, err := rdb.SMembers(ctx, q.offersKey(name)).Result()
+		if err != nil {
+			t.Fatalf("%s: SMEMBERS offers of %s = %v", when, name, err)
+		}
 		capacity, _ := strconv.Atoi(m["cap"])
-		a := advState{duty: m["duty"] == "1", cap: capacity, aud: strings.Split(m["aud"], ","), langs: strings.Split(m["lang"], ","), convs: convs}
+		a := advState{duty: m["duty"] == "1", cap: capacity, aud: strings.Split(m["aud"], ","), langs: strings.Split(m["lang"], ","), convs: convs, offers: offers}
 		advs[name] = a
 		if a.duty != slices.Contains(onduty, name) {
 			t.Errorf("%s: advisor %s duty %q but in on-duty set %v", when, name, m["duty"], slices.Contains(onduty, name))
 		}
-		if !a.duty && len(convs) > 0 {
-			t.Errorf("%s: advisor %s is off duty and holds %q", when, name, convs)
+		if !a.duty && len(convs)+len(offers) > 0 {
+			t.Errorf("%s: advisor %s is off duty and holds %q, has offers %q", when, name, convs, offers)
 		}
-		if len(convs) > a.cap && len(convs) > 0 {
-			t.Errorf("%s: advisor %s holds %d conversations %q, capacity %d", when, name, len(convs), convs, a.cap)
+		if n := len(convs) + len(offers); n > a.cap && n > 0 {
+			t.Errorf("%s: advisor %s holds %q and has offers %q, capacity %d", when, name, convs, offers, a.cap)
 		}
-		for _, c := range convs {
+		for _, c := range slices.Concat(convs, offers) {
 			holder[c] = append(holder[c], name)
 		}
 	}
@@ -526,14 +787,27 @@ func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, d
 	// Queues.
 	inQueue := make(map[string][]string) // conversation -> queues it is in
 	rank := make(map[string]int)         // conversation -> place in its queue, from 0
+	score := make(map[string]float64)    // conversation -> its queue score
 	for _, name := range q.cfg.Queues {
-		ids, err := rdb.ZRange(ctx, p+"q:"+name, 0, -1).Result()
+		zs, err := rdb.ZRangeWithScores(ctx, p+"q:"+name, 0, -1).Result()
 		if err != nil {
 			t.Fatalf("%s: ZRANGE queue %s = %v", when, name, err)
 		}
-		for i, id := range ids {
+		for i, z := range zs {
+			id := z.Member.(string)
 			inQueue[id] = append(inQueue[id], name)
 			rank[id] = i
+			score[id] = z.Score
+		}
+	}
+	timers, err := rdb.ZRange(ctx, q.timersKey(), 0, -1).Result()
+	if err != nil {
+		t.Fatalf("%s: ZRANGE timers = %v", when, err)
+	}
+	offerTimers := make(map[string]bool) // "id:advisor"
+	for _, m := range timers {
+		if rest, ok := strings.CutPrefix(m, "offer:"); ok {
+			offerTimers[rest] = true
 		}
 	}
 
@@ -559,23 +833,46 @@ func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, d
 			continue
 		}
 		hs, qs := holder[id], inQueue[id]
+		enq, _ := strconv.ParseInt(c["enq"], 10, 64)
+		pri, _ := strconv.Atoi(c["pri"])
+		evs := h.events[id]
+		// Moved by hand to its holder: their skills were a person's call.
+		moved := slices.ContainsFunc(evs, func(e event) bool { return e.kind == evMove && e.to != "" && e.to == c["adv"] })
+		if c["st"] != StatusOffered && offerTimers[id+":"+c["adv"]] {
+			t.Errorf("%s: %s %s has an offer timer for %q", when, c["st"], id, c["adv"])
+		}
 		switch c["st"] {
 		case StatusWaiting:
 			waiting = append(waiting, id)
 			if len(hs) != 0 || !slices.Equal(qs, []string{c["q"]}) || c["adv"] != "" {
 				t.Errorf("%s: waiting %s (adv %q) is in queues %q and held by %q, want only in queue %s", when, id, c["adv"], qs, hs, c["q"])
 			}
+			// Its place: by priority, then its real waiting time.
+			if want := float64(enq - int64(pri)*priorityShift); score[id] != want {
+				t.Errorf("%s: waiting %s (enqueued %d, priority %d) has score %v, want %v", when, id, enq, pri, score[id], want)
+			}
+		case StatusOffered:
+			if len(qs) != 0 || !slices.Equal(hs, []string{c["adv"]}) || !slices.Contains(advs[c["adv"]].offers, id) {
+				t.Errorf("%s: offered %s (adv %q) is in queues %q and held by %q, want only offered by %s", when, id, c["adv"], qs, hs, c["adv"])
+			}
+			if !offerTimers[id+":"+c["adv"]] {
+				t.Errorf("%s: offered %s (adv %q) has no timer", when, id, c["adv"])
+			}
+			odl, _ := strconv.ParseInt(c["odl"], 10, 64)
+			a := advs[c["adv"]]
+			if offered := odl - raceOfferTimeout.Milliseconds(); !moved && !eligible(q.cfg, a.aud, a.langs, c, time.UnixMilli(offered).Sub(time.UnixMilli(enq))) {
+				t.Errorf("%s: offered %s (%s, %s, fallback %q) to %s (%s, %s), who was not eligible", when, id, c["aud"], c["lang"], c["fb"], c["adv"], a.aud, a.langs)
+			}
 		case StatusActive:
-			if len(qs) != 0 || !slices.Equal(hs, []string{c["adv"]}) {
+			if len(qs) != 0 || !slices.Equal(hs, []string{c["adv"]}) || !slices.Contains(advs[c["adv"]].convs, id) {
 				t.Errorf("%s: active %s (adv %q) is in queues %q and held by %q, want only held by %s", when, id, c["adv"], qs, hs, c["adv"])
 			}
 			a := advs[c["adv"]]
 			if !a.duty {
 				t.Errorf("%s: active %s is held by %s, who is off duty", when, id, c["adv"])
 			}
-			enq, _ := strconv.ParseInt(c["enq"], 10, 64)
 			asg, _ := strconv.ParseInt(c["asg"], 10, 64)
-			if !eligible(q.cfg, a.aud, a.langs, c, time.UnixMilli(asg).Sub(time.UnixMilli(enq))) {
+			if !moved && !eligible(q.cfg, a.aud, a.langs, c, time.UnixMilli(asg).Sub(time.UnixMilli(enq))) {
 				t.Errorf("%s: active %s (%s, %s, fallback %q, waited %dms) is held by %s (%s, %s), who was not eligible", when, id, c["aud"], c["lang"], c["fb"], asg-enq, c["adv"], a.aud, a.langs)
 			}
 		case StatusEnded:
@@ -585,20 +882,25 @@ func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, d
 		default:
 			t.Errorf("%s: conversation %s has status %q", when, id, c["st"])
 		}
-		evs := h.events[id]
 		final := convState{c["st"], c["adv"]}
 		if final.st == StatusEnded {
 			final.adv = "" // an ended conversation keeps the name of its last advisor
 		}
-		if len(evs) > 64 {
+		if len(evs) > maxEvents {
 			t.Errorf("%s: history of %s has %d events, more than the checker takes (a conversation assigned over and over?):\n%s", when, id, len(evs), formatEvents(evs[:20]))
 		} else if !linearizable(evs, final) {
 			t.Errorf("%s: history of %s cannot be put in an order that ends %s %q:\n%s", when, id, c["st"], c["adv"], formatEvents(evs))
 		}
 		for _, e := range evs {
-			if e.kind == evAssign && !e.enqueued.Equal(h.enqueued[id]) {
-				t.Errorf("%s: assignment of %s says enqueued %v, want %v", when, id, e.enqueued, h.enqueued[id])
+			if !e.enqueued.IsZero() && !e.enqueued.Equal(h.enqueued[id]) {
+				t.Errorf("%s: %s of %s says enqueued %v, want %v", when, e.kind, id, e.enqueued, h.enqueued[id])
 			}
+		}
+	}
+	for m := range offerTimers {
+		id, adv, _ := strings.Cut(m, ":")
+		if c := rdb.HMGet(ctx, p+"conv:"+id, "st", "adv").Val(); c[0] != StatusOffered || c[1] != adv {
+			t.Errorf("%s: offer timer %s left behind, conversation %v", when, m, c)
 		}
 	}
 
@@ -614,8 +916,8 @@ func checkRouting(t *testing.T, q *Queue, clk *clock, h *history, when string, d
 			enq, _ := strconv.ParseInt(c["enq"], 10, 64)
 			waited := now.Sub(time.UnixMilli(enq))
 			for name, a := range advs {
-				if a.duty && len(a.convs) < a.cap && eligible(q.cfg, a.aud, a.langs, c, waited) {
-					t.Errorf("%s: %s (%s, %s, fallback %q, waited %v) waits while %s (%s, %s) has room (%d of %d)", when, id, c["aud"], c["lang"], c["fb"], waited, name, a.aud, a.langs, len(a.convs), a.cap)
+				if a.duty && len(a.convs)+len(a.offers) < a.cap && eligible(q.cfg, a.aud, a.langs, c, waited) {
+					t.Errorf("%s: %s (%s, %s, fallback %q, waited %v) waits while %s (%s, %s) has room (%d+%d of %d)", when, id, c["aud"], c["lang"], c["fb"], waited, name, a.aud, a.langs, len(a.convs), len(a.offers), a.cap)
 				}
 			}
 		}
@@ -641,7 +943,7 @@ func eligible(cfg Config, audiences, langs []string, c map[string]string, waited
 func formatEvents(evs []event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		fmt.Fprintf(&b, "\t%-15s %-6s [%v, %v]\n", e.kind, e.adv, e.start, e.end)
+		fmt.Fprintf(&b, "\t%-15s %-6s %-8s %-6s [%v, %v]\n", e.kind, e.adv, e.was, e.to, e.start, e.end)
 	}
 	return b.String()
 }

@@ -8,15 +8,30 @@ import (
 
 // Hooks are told what a worker did, so the caller can write the matching
 // entries into the conversations. Each event reaches exactly one worker in
-// the whole deployment: the one whose script claimed it.
+// the whole deployment: the one whose script claimed it. Any may be nil.
 type Hooks struct {
-	Assigned  func(ctx context.Context, a Assignment)
-	Requeued  func(ctx context.Context, r Requeue)
+	// Assigned: a conversation is an advisor's, directly (no offers).
+	Assigned func(ctx context.Context, a Assignment)
+	// Offered: a conversation was offered (a.Offer, a.Deadline); nobody
+	// joined it yet, the advisor's channel has been told.
+	Offered func(ctx context.Context, a Assignment)
+	// Requeued: an active conversation is back in the queue because its
+	// advisor was lost or stopped responding (r.Cause).
+	Requeued func(ctx context.Context, r Requeue)
+	// Abandoned: the visitor stayed away; routing has ended it.
 	Abandoned func(ctx context.Context, conversation string)
+	// OfferExpired: an offer was not accepted in time; the conversation
+	// is back at its place in the queue.
+	OfferExpired func(ctx context.Context, e ExpiredOffer)
+	// MaxWaited: a conversation has waited Config.MaxWait and still waits;
+	// the visitor may want alternatives. Once per conversation.
+	MaxWaited func(ctx context.Context, conversation string)
 }
 
-// Worker assigns waiting conversations and fires heartbeat deadlines. Every
-// instance runs one; they may race freely, the scripts keep them apart.
+// Worker assigns (or offers) waiting conversations, and fires heartbeat
+// deadlines and timers. Every instance runs one; they may race freely, the
+// scripts keep them apart, and a timer set by an instance that is gone
+// fires on another's sweep.
 type Worker struct {
 	q        *Queue
 	hooks    Hooks
@@ -82,10 +97,15 @@ func (w *Worker) assign(ctx context.Context) {
 			return
 		}
 		w.metrics.assignLatency.Observe(time.Since(start).Seconds())
-		now := w.q.cfg.Now()
 		for _, a := range as {
-			w.metrics.assignments.Inc()
-			w.metrics.waitSeconds.Observe(now.Sub(a.Enqueued).Seconds())
+			if a.Offer {
+				w.metrics.offersMade.Inc()
+				if w.hooks.Offered != nil {
+					w.hooks.Offered(ctx, a)
+				}
+				continue
+			}
+			w.metrics.assigned(a)
 			if w.hooks.Assigned != nil {
 				w.hooks.Assigned(ctx, a)
 			}
@@ -105,15 +125,35 @@ func (w *Worker) sweep(ctx context.Context) {
 		return
 	}
 	for _, r := range res.Requeued {
-		w.metrics.requeues.WithLabelValues("advisor_lost").Inc()
+		w.metrics.requeues.WithLabelValues(r.Cause).Inc()
 		if w.hooks.Requeued != nil {
 			w.hooks.Requeued(ctx, r)
 		}
 	}
-	for _, id := range res.Abandoned {
-		w.metrics.abandoned.Inc()
+	for _, r := range res.Withdrawn {
+		w.metrics.requeues.WithLabelValues(r.Cause).Inc()
+	}
+	for _, e := range res.OffersExpired {
+		w.metrics.offers.WithLabelValues("expired").Inc()
+		w.metrics.requeues.WithLabelValues(CauseOfferExpired).Inc()
+		if w.hooks.OfferExpired != nil {
+			w.hooks.OfferExpired(ctx, e)
+		}
+	}
+	for _, a := range res.Abandonments {
+		state := StatusWaiting
+		if a.Was == StatusActive {
+			state = StatusActive
+		}
+		w.metrics.abandoned.WithLabelValues(state).Inc()
 		if w.hooks.Abandoned != nil {
-			w.hooks.Abandoned(ctx, id)
+			w.hooks.Abandoned(ctx, a.Conversation)
+		}
+	}
+	for _, id := range res.MaxWaited {
+		w.metrics.maxWaited.Inc()
+		if w.hooks.MaxWaited != nil {
+			w.hooks.MaxWaited(ctx, id)
 		}
 	}
 }

@@ -52,7 +52,7 @@ func TestWorker(t *testing.T) {
 	clk.Set(at(2 * time.Minute))
 	select {
 	case r := <-requeued:
-		if r != (Requeue{"c1", "ann"}) {
+		if r != (Requeue{"c1", "ann", CauseAdvisorLost}) {
 			t.Errorf("Requeued(%+v), want c1 from ann", r)
 		}
 	case <-time.After(waitFor):
@@ -74,8 +74,8 @@ func TestWorker(t *testing.T) {
 	for name, want := range map[string]float64{
 		"advicechat_assignments_total":                  1,
 		"advicechat_requeues_total{cause=advisor_lost}": 1,
-		"advicechat_abandoned_total":                    1,
-		"advicechat_wait_seconds":                       1, // samples
+		"advicechat_abandoned_total{state=waiting}":     1,
+		"advicechat_wait_seconds{queue=public}":         1, // samples
 	} {
 		if got[name] != want {
 			t.Errorf("metric %s = %v, want %v", name, got[name], want)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,16 +25,17 @@ func (s *Server) offDuty(ctx context.Context, name string) error {
 	// asked is gone by the time the entries are written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	ids, err := s.queue.OffDuty(ctx, name)
+	res, err := s.queue.TakeOffDuty(ctx, name)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
+	for _, id := range res.Requeued {
 		s.appendRequeued(ctx, id, chat.RequeuedLeft)
 	}
-	s.routing.Requeued("advisor_left", len(ids))
-	s.log.Info("advisor off duty", "advisor", name, "requeued", len(ids))
-	s.audit(auditDutyOff, name, "requeued", len(ids))
+	// Withdrawn offers had no advisor in them yet: nothing to tell.
+	s.routing.Requeued(routing.CauseOffDuty, len(res.Requeued)+len(res.Withdrawn))
+	s.log.Info("advisor off duty", "advisor", name, "requeued", len(res.Requeued), "withdrawn", len(res.Withdrawn))
+	s.audit(auditDutyOff, name, "requeued", len(res.Requeued))
 	return nil
 }
 
@@ -55,6 +58,7 @@ type advisor struct {
 	// Writer-owned.
 	lastQueue []byte
 	ended     map[string]bool
+	offers    map[string]bool // offered to this advisor, shown on the page
 }
 
 func (s *Server) advisorSocket(c *echo.Context) error {
@@ -70,7 +74,7 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 	if err != nil || sock == nil {
 		return err
 	}
-	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}}
+	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
 	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
 	a.run()
 	return nil
@@ -78,6 +82,9 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 
 type dutyFrame struct {
 	On *bool `json:"on"`
+	// Capacity, going on duty: fewer conversations at once than the
+	// account allows.
+	Capacity *int `json:"capacity"`
 }
 
 func (a *advisor) run() {
@@ -133,11 +140,25 @@ func (a *advisor) run() {
 		case "":
 		case "duty":
 			var f dutyFrame
-			if err := json.Unmarshal(data, &f); err != nil || f.On == nil {
-				a.sock.sendError("bad_request", "duty needs on: true or false", "", "")
+			if err := json.Unmarshal(data, &f); err != nil || f.On == nil || (f.Capacity != nil && *f.Capacity < 1) {
+				a.sock.sendError("bad_request", "duty needs on: true or false, and capacity, if given, of 1 or more", "", "")
 				continue
 			}
-			a.duty(*f.On)
+			a.duty(*f.On, f.Capacity)
+		case "accept", "pick":
+			var f struct {
+				Conversation string `json:"conversation"`
+			}
+			_ = json.Unmarshal(data, &f)
+			a.take(typ, f.Conversation)
+		case "transfer":
+			a.transfer(data)
+		case "typing":
+			var f struct {
+				Conversation string `json:"conversation"`
+			}
+			_ = json.Unmarshal(data, &f)
+			a.typing(f.Conversation)
 		case "alias":
 			var f struct {
 				Name string `json:"name"`
@@ -209,6 +230,9 @@ func (a *advisor) attach(after map[string]int64) error {
 	}
 	// What the page still shows but is no longer ours (requeued or ended
 	// while the advisor was away) is said plainly, not left to go stale.
+	for _, id := range st.Offered {
+		a.sock.do(func(ctx context.Context) { a.offered(ctx, id) })
+	}
 	for id := range after {
 		if !mine[id] && chat.ValidID(id) {
 			a.sock.do(func(ctx context.Context) { a.gone(ctx, id) })
@@ -261,11 +285,21 @@ func (a *advisor) event(payload []byte) {
 		Type         string `json:"type"`
 		Conversation string `json:"conversation"`
 		Reason       string `json:"reason"`
+		Deadline     int64  `json:"deadline"`
 	}
 	if json.Unmarshal(payload, &ev) != nil {
 		return
 	}
 	switch ev.Type {
+	case "offered":
+		a.sock.do(func(ctx context.Context) { a.offered(ctx, ev.Conversation) })
+	case "off_duty":
+		// Routing took the advisor off duty (missed offers): say why.
+		a.sock.send(struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		}{"off_duty", ev.Reason})
+		a.sock.doOnce("status", a.refreshStatus)
 	case "assigned":
 		a.sock.do(func(ctx context.Context) { a.assigned(ctx, ev.Conversation, 0) })
 	case "unassigned":
@@ -275,14 +309,159 @@ func (a *advisor) event(payload []byte) {
 	}
 }
 
+// convInfo is what the console shows of a conversation it is given or
+// offered.
+type convInfo struct {
+	ID       string `json:"id"`
+	Audience string `json:"audience"`
+	Lang     string `json:"lang"`
+	Waited   int64  `json:"waited"`
+	Priority int    `json:"priority"`
+}
+
+func conversationInfo(st routing.ConversationState) convInfo {
+	waitedUntil := st.Assigned
+	if st.Status != routing.StatusActive || waitedUntil.IsZero() {
+		waitedUntil = time.Now()
+	}
+	return convInfo{ID: st.ID, Audience: st.Audience, Lang: st.Lang, Priority: st.Priority,
+		Waited: max(0, int64(waitedUntil.Sub(st.Enqueued).Seconds()))}
+}
+
 type assignedFrame struct {
-	Type         string `json:"type"`
-	Conversation struct {
-		ID       string `json:"id"`
-		Audience string `json:"audience"`
-		Lang     string `json:"lang"`
-		Waited   int64  `json:"waited"`
-	} `json:"conversation"`
+	Type         string   `json:"type"`
+	Conversation convInfo `json:"conversation"`
+}
+
+// offeredFrame offers a conversation: the advisor accepts it before
+// deadline (Unix ms) or it goes to someone else.
+type offeredFrame struct {
+	Type         string   `json:"type"`
+	Conversation convInfo `json:"conversation"`
+	Deadline     int64    `json:"deadline"`
+}
+
+// offered shows a conversation routing offers this advisor. Writer
+// goroutine.
+func (a *advisor) offered(ctx context.Context, id string) {
+	if a.offers[id] {
+		return
+	}
+	st, err := a.srv.queue.State(ctx, id)
+	if err != nil || st.Status != routing.StatusOffered || st.Advisor != a.name {
+		return // stale: expired, taken back or accepted since
+	}
+	b, _ := json.Marshal(offeredFrame{Type: "offered", Conversation: conversationInfo(st), Deadline: st.OfferDeadline.UnixMilli()})
+	a.sock.write(b)
+	a.offers[id] = true
+	a.refreshStatus(ctx)
+}
+
+// take accepts an offer (accept) or takes a waiting conversation from the
+// queue by hand (pick). Either way the conversation is the advisor's at
+// once: the visitor is told who joined, and the advisor's channel brings
+// the conversation to every tab.
+func (a *advisor) take(how, id string) {
+	if !a.authorized("", id) {
+		return
+	}
+	if !chat.ValidID(id) {
+		a.sock.sendError("bad_request", how+" needs a conversation id", "", "")
+		return
+	}
+	ctx := a.sock.ctx
+	var asg routing.Assignment
+	var err error
+	if how == "accept" {
+		asg, err = a.srv.queue.Accept(ctx, id, a.name)
+	} else {
+		asg, err = a.srv.queue.Pick(ctx, id, a.name)
+	}
+	if code, msg := routingRefusal(err); code != "" {
+		a.sock.sendError(code, msg, "", id)
+		if how == "accept" {
+			a.sock.do(func(ctx context.Context) { a.unassigned(ctx, id, "offer_expired") })
+		}
+		return
+	} else if err != nil {
+		a.internal(err, id)
+		return
+	}
+	if how == "accept" {
+		a.srv.routing.OfferAccepted(asg)
+	} else {
+		a.srv.routing.Picked(asg)
+	}
+	a.srv.joined(ctx, asg)
+}
+
+// routingRefusal maps a routing refusal to a protocol error code and
+// message; "" for nil or an error that is not a refusal.
+func routingRefusal(err error) (code, msg string) {
+	switch {
+	case err == nil:
+		return "", ""
+	case errors.Is(err, routing.ErrOfferExpired):
+		return "offer_expired", "the offer has expired or gone to someone else"
+	case errors.Is(err, routing.ErrNotWaiting):
+		return "not_waiting", "the conversation is no longer waiting"
+	case errors.Is(err, routing.ErrNotHeld):
+		return "not_found", "not one of your open conversations"
+	case errors.Is(err, routing.ErrEnded):
+		return "ended", "the conversation has ended"
+	case errors.Is(err, routing.ErrAdvisorOffDuty):
+		return "advisor_off_duty", "that advisor is not on duty"
+	case errors.Is(err, routing.ErrAdvisorFull):
+		return "advisor_full", "that advisor has no room for another conversation"
+	case errors.Is(err, routing.ErrNotSkilled):
+		return "not_skilled", "this conversation's audience is not among your skills"
+	case errors.Is(err, routing.ErrUnknownQueue):
+		return "unknown_queue", "no such queue"
+	case errors.Is(err, routing.ErrBadTarget):
+		return "bad_request", "transfer needs exactly one of to_advisor and to_queue, other than where it is"
+	case errors.Is(err, routing.ErrBadPriority):
+		return "bad_request", "priority must be 0, 1 or 2"
+	}
+	return "", ""
+}
+
+// transfer hands one of the advisor's conversations to another advisor or
+// queue, with an optional internal note for whoever takes it.
+func (a *advisor) transfer(data []byte) {
+	var f struct {
+		Conversation string `json:"conversation"`
+		ToAdvisor    string `json:"to_advisor"`
+		ToQueue      string `json:"to_queue"`
+		Note         string `json:"note"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || (f.ToAdvisor == "") == (f.ToQueue == "") {
+		a.sock.sendError("bad_request", "transfer needs conversation and exactly one of to_advisor and to_queue", "", f.Conversation)
+		return
+	}
+	var note string
+	if strings.TrimSpace(f.Note) != "" {
+		n, err := chat.CleanText(f.Note)
+		if err != nil {
+			a.sock.sendError("bad_request", "note: "+err.Error(), "", f.Conversation)
+			return
+		}
+		note = n
+	}
+	if !a.authorized("", f.Conversation) || !a.owns(f.Conversation, "", false) {
+		return
+	}
+	ctx := a.sock.ctx
+	asg, err := a.srv.queue.Transfer(ctx, f.Conversation, a.name, routing.Target{Advisor: f.ToAdvisor, Queue: f.ToQueue})
+	if code, msg := routingRefusal(err); code != "" {
+		a.sock.sendError(code, msg, "", f.Conversation)
+		return
+	} else if err != nil {
+		a.internal(err, f.Conversation)
+		return
+	}
+	a.srv.routing.Transferred(asg)
+	_, alias := a.currentAlias()
+	a.srv.moved(ctx, asg, a.name, alias, note)
 }
 
 // assigned shows a conversation that routing gave this advisor and follows
@@ -301,10 +480,10 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 		a.sock.close(websocket.StatusPolicyViolation, "session ended")
 		return
 	}
+	delete(a.offers, id)
 	var f assignedFrame
 	f.Type = "assigned"
-	f.Conversation.ID, f.Conversation.Audience, f.Conversation.Lang = id, st.Audience, st.Lang
-	f.Conversation.Waited = int64(st.Assigned.Sub(st.Enqueued).Seconds())
+	f.Conversation = conversationInfo(st)
 	b, _ := json.Marshal(f)
 	a.sock.write(b)
 	delete(a.ended, id)
@@ -321,6 +500,13 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 // unassigned tells the advisor a conversation is no longer theirs. An ended
 // one stays followed until its ended entry has been sent. Writer goroutine.
 func (a *advisor) unassigned(ctx context.Context, id, reason string) {
+	if a.offers[id] {
+		// An offer that expired, was withdrawn or moved on.
+		delete(a.offers, id)
+		a.writeUnassigned(id, reason)
+		a.refreshStatus(ctx)
+		return
+	}
 	if !a.followed(id) && !a.ended[id] {
 		return
 	}
@@ -366,6 +552,16 @@ func (a *advisor) resync(ctx context.Context) {
 			a.unassigned(ctx, id, "requeued")
 		}
 	}
+	offered := map[string]bool{}
+	for _, id := range st.Offered {
+		offered[id] = true
+		a.offered(ctx, id)
+	}
+	for id := range a.offers {
+		if !offered[id] {
+			a.unassigned(ctx, id, "offer_expired")
+		}
+	}
 	a.refreshQueue(ctx)
 }
 
@@ -394,12 +590,15 @@ func (a *advisor) refreshStatus(ctx context.Context) {
 		capacity = acct.MaxConversations
 	}
 	b, _ := json.Marshal(struct {
-		Type     string `json:"type"`
-		Duty     bool   `json:"duty"`
-		Alias    string `json:"alias"`
-		Capacity int    `json:"capacity"`
-		Load     int    `json:"load"`
-	}{"status", st.Duty, alias, capacity, len(st.Conversations)})
+		Type       string `json:"type"`
+		Duty       bool   `json:"duty"`
+		Alias      string `json:"alias"`
+		Capacity   int    `json:"capacity"`
+		Max        int    `json:"max"`
+		Load       int    `json:"load"`
+		Offered    int    `json:"offered"`
+		Supervisor bool   `json:"supervisor,omitempty"`
+	}{"status", st.Duty, alias, capacity, acct.MaxConversations, len(st.Conversations), len(st.Offered), acct.Role == accounts.RoleSupervisor})
 	a.sock.write(b)
 }
 
@@ -409,24 +608,65 @@ type queueStat struct {
 	LongestWait int64  `json:"longest_wait"`
 }
 
-// refreshQueue sends the queue summary if it changed. Writer goroutine.
+// waitingConv is one waiting conversation in the console's queue view,
+// to pick by hand.
+type waitingConv struct {
+	ID       string `json:"id"`
+	Queue    string `json:"queue"`
+	Lang     string `json:"lang"`
+	Priority int    `json:"priority"`
+	Waited   int64  `json:"waited"`
+}
+
+// colleague is an advisor on duty, a possible target of a transfer.
+type colleague struct {
+	Name     string `json:"name"`
+	Alias    string `json:"alias"`
+	Load     int    `json:"load"`
+	Capacity int    `json:"capacity"`
+}
+
+// queueViewDepth is how many waiting conversations the console lists.
+const queueViewDepth = 50
+
+// refreshQueue sends the queue view if it changed: every queue's count and
+// longest wait, the conversations at the front (to pick by hand) and the
+// advisors on duty (to transfer to). Writer goroutine.
 func (a *advisor) refreshQueue(ctx context.Context) {
-	stats, err := a.srv.queue.Snapshot(ctx)
+	ov, err := a.srv.queue.Overview(ctx)
 	if err != nil {
 		return
 	}
-	out := make([]queueStat, len(stats))
 	now := time.Now()
-	for i, s := range stats {
-		out[i] = queueStat{Name: s.Name, Waiting: s.Waiting}
-		if !s.Oldest.IsZero() {
-			out[i].LongestWait = int64(now.Sub(s.Oldest).Seconds())
+	secs := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return max(0, int64(now.Sub(t).Seconds()))
+	}
+	out := make([]queueStat, len(ov.Queues))
+	for i, q := range ov.Queues {
+		out[i] = queueStat{Name: q.Name, Waiting: q.Waiting, LongestWait: secs(q.Oldest)}
+	}
+	waiting := make([]waitingConv, 0, min(len(ov.Waiting), queueViewDepth))
+	for _, w := range ov.Waiting {
+		if len(waiting) == queueViewDepth {
+			break
+		}
+		waiting = append(waiting, waitingConv{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: secs(w.Enqueued)})
+	}
+	var others []colleague
+	for _, adv := range ov.Advisors {
+		if adv.Duty && adv.Name != a.name {
+			others = append(others, colleague{Name: adv.Name, Alias: adv.Alias, Load: adv.Load() + len(adv.Offers), Capacity: adv.Capacity})
 		}
 	}
 	b, _ := json.Marshal(struct {
-		Type   string      `json:"type"`
-		Queues []queueStat `json:"queues"`
-	}{"queue", out})
+		Type     string        `json:"type"`
+		Queues   []queueStat   `json:"queues"`
+		Waiting  []waitingConv `json:"waiting"`
+		Advisors []colleague   `json:"advisors"`
+	}{"queue", out, waiting, others})
 	if string(b) == string(a.lastQueue) {
 		return
 	}
@@ -434,7 +674,7 @@ func (a *advisor) refreshQueue(ctx context.Context) {
 	a.sock.write(b)
 }
 
-func (a *advisor) duty(on bool) {
+func (a *advisor) duty(on bool, capacity *int) {
 	if !a.authorized("", "") {
 		return
 	}
@@ -448,7 +688,17 @@ func (a *advisor) duty(on bool) {
 	}
 	var err error
 	if on {
-		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: acct.MaxConversations, Audiences: acct.Audiences, Languages: acct.Languages})
+		// Fewer at once than the account allows, if the advisor says so
+		// (a hard case, the end of a shift); never more.
+		limit := acct.MaxConversations
+		if capacity != nil {
+			if *capacity > limit {
+				a.sock.sendError("bad_request", fmt.Sprintf("capacity %d is above the %d your account allows", *capacity, limit), "", "")
+				return
+			}
+			limit = *capacity
+		}
+		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: limit, Audiences: acct.Audiences, Languages: acct.Languages})
 		if err == nil {
 			a.srv.log.Info("advisor on duty", "advisor", a.name)
 			a.srv.audit(auditDutyOn, a.name)
@@ -529,6 +779,18 @@ func (a *advisor) message(data []byte, kind chat.Kind) {
 	_, alias := a.currentAlias()
 	e.Conversation, e.From, e.Name, e.Kind = f.Conversation, chat.FromAdvisor, alias, kind
 	a.srv.appendMessage(a.sock, e, f.Conversation)
+}
+
+// typing tells the visitor the advisor is typing. Checked like a message,
+// since it reaches the visitor; dropped quietly when it comes too often.
+func (a *advisor) typing(id string) {
+	if last, ok := a.sock.typingAt[id]; ok && time.Since(last) < typingEvery {
+		return
+	}
+	if !a.authorized("", id) || !a.owns(id, "", false) {
+		return
+	}
+	a.sock.typing(id)
 }
 
 func (a *advisor) end(id string) { a.finish(id, chat.EndedByAdvisor) }

@@ -11,6 +11,8 @@ const (
 	auditAssigned    = "assigned"
 	auditEnded       = "ended"
 	auditBlocked     = "blocked"
+	auditTransferred = "transferred"
+	auditPriority    = "priority"
 )
 
 // audit writes one structured line about an advisor's action to the log

@@ -12,6 +12,7 @@ type metrics struct {
 	interrupted prometheus.Counter
 	logins      *prometheus.CounterVec
 	started     prometheus.Counter
+	urgent      prometheus.Counter
 	ended       *prometheus.CounterVec
 }
 
@@ -45,11 +46,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "advicechat_conversations_started_total",
 			Help: "Conversations started by visitors.",
 		}),
+		urgent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_conversations_urgent_total",
+			Help: "Conversations started by visitors who said they are in danger now.",
+		}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_conversations_ended_total",
 			Help: "Conversations ended, by who ended them.",
 		}, []string{"by"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.ended)
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.ended)
 	return m
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// StartsPerClient is how many conversations one client may start in a
 	// burst; one more is allowed every two minutes after it.
 	StartsPerClient int
+	// BusyWait: a new visitor whose expected wait is longer is told the
+	// chat is busy instead of queuing (unless in danger); 0 never.
+	BusyWait time.Duration
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
@@ -341,15 +344,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // conversation, which tells both sides.
 func (s *Server) Hooks() routing.Hooks {
 	return routing.Hooks{
-		Assigned: func(ctx context.Context, a routing.Assignment) {
-			s.audit(auditAssigned, a.Advisor, "conversation", a.Conversation)
-			_, _, err := s.store.Append(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindJoined, From: chat.FromSystem, Name: a.Alias})
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("record assignment", "err", err)
-			}
-		},
+		Assigned: s.joined,
 		Requeued: func(ctx context.Context, r routing.Requeue) {
+			// Lost connection or not responding: to the visitor the same,
+			// their advisor is gone and someone else will answer.
 			s.appendRequeued(ctx, r.Conversation, chat.RequeuedLostLink)
+		},
+		MaxWaited: func(ctx context.Context, id string) {
+			s.appendSystem(ctx, chat.Entry{Conversation: id, Kind: chat.KindWaitedLong}, "record a long wait")
 		},
 		Abandoned: func(ctx context.Context, id string) {
 			if _, err := s.store.End(ctx, id, chat.EndedAbandoned); err != nil && !errors.Is(err, chat.ErrEnded) && !errors.Is(err, chat.ErrNotFound) && ctx.Err() == nil {
@@ -368,6 +370,40 @@ func (s *Server) advisorStillValid(ctx context.Context, name, session string) (b
 	}
 	_, ok = s.accounts.Lookup(name)
 	return ok, nil
+}
+
+// joined records that an advisor has a conversation: the visitor sees who
+// joined, under their display name.
+func (s *Server) joined(ctx context.Context, a routing.Assignment) {
+	s.audit(auditAssigned, a.Advisor, "conversation", a.Conversation)
+	s.appendSystem(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindJoined, Name: a.Alias}, "record assignment")
+}
+
+// moved records a transfer or reassignment: the internal note for whoever
+// takes it (if any, under the name of the one who wrote it), then where it
+// went, which the visitor sees as "connected to another advisor" or back
+// in the queue.
+func (s *Server) moved(ctx context.Context, a routing.Assignment, by, byAlias, note string) {
+	s.audit(auditTransferred, by, "conversation", a.Conversation, "to", a.Advisor+a.Queue)
+	if note != "" {
+		s.appendSystem(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindNote, From: chat.FromAdvisor, Name: byAlias, Text: note}, "record a transfer note")
+	}
+	e := chat.Entry{Conversation: a.Conversation, Kind: chat.KindTransferred, Name: a.Alias}
+	if a.Advisor == "" {
+		e.Reason = chat.TransferredQueue
+	}
+	s.appendSystem(ctx, e, "record a transfer")
+}
+
+// appendSystem stores an entry the service writes (From system unless
+// set); a failure is logged as what.
+func (s *Server) appendSystem(ctx context.Context, e chat.Entry, what string) {
+	if e.From == "" {
+		e.From = chat.FromSystem
+	}
+	if _, _, err := s.store.Append(ctx, e); err != nil && ctx.Err() == nil {
+		s.log.Warn(what, "err", err)
+	}
 }
 
 func (s *Server) appendRequeued(ctx context.Context, id, reason string) {

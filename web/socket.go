@@ -76,6 +76,10 @@ type socket struct {
 	present  string
 	session  string // an advisor socket's session id
 
+	// typingAt is when the socket last signalled typing, per
+	// conversation. Reader-owned.
+	typingAt map[string]time.Time
+
 	// Writer-owned state.
 	cursors map[string]int64
 	// lastAt is the at of the entry at each cursor, when known: it tells
@@ -110,6 +114,7 @@ func newSocket(parent context.Context, srv *Server, conn *websocket.Conn, role s
 		channels:   make(map[string]string),
 		cursors:    make(map[string]int64),
 		lastAt:     make(map[string]int64),
+		typingAt:   make(map[string]time.Time),
 		writerDone: make(chan struct{}),
 	}
 	conn.SetReadLimit(maxFrame)
@@ -351,6 +356,15 @@ func (s *socket) deliver(conv string, payload []byte) {
 		s.log.Warn("bad entry on conversation channel")
 		return
 	}
+	if e.Kind == kindTyping {
+		// Not an entry: the other side is typing. Never stored, so never
+		// caught up: a missed one is simply missed.
+		if e.From != s.role && (e.From == chat.FromVisitor || e.From == chat.FromAdvisor) {
+			b, _ := json.Marshal(typingFrame{Type: "typing", Conversation: conv, From: e.From})
+			s.write(b)
+		}
+		return
+	}
 	switch {
 	case e.Seq == cur && s.lastAt[conv] != 0 && e.At != s.lastAt[conv]:
 		// Another entry under the seq the client got last: the stream
@@ -361,6 +375,35 @@ func (s *socket) deliver(conv string, payload []byte) {
 		s.writeEntry(s.ctx, e)
 	default:
 		s.catchUp(s.ctx, conv)
+	}
+}
+
+// kindTyping marks a typing signal on a conversation's channel. It is
+// published, never stored, and has no seq.
+const kindTyping chat.Kind = "typing"
+
+// typingEvery is how often one socket may signal typing per conversation;
+// more often is dropped without an error (the page throttles too).
+const typingEvery = 2 * time.Second
+
+// typingFrame tells a client that the other side is typing.
+type typingFrame struct {
+	Type         string `json:"type"`
+	Conversation string `json:"conversation"`
+	From         string `json:"from"`
+}
+
+// typing publishes that this socket's side is typing in conv, at most once
+// per typingEvery. Reader goroutine.
+func (s *socket) typing(conv string) {
+	now := time.Now()
+	if last, ok := s.typingAt[conv]; ok && now.Sub(last) < typingEvery {
+		return
+	}
+	s.typingAt[conv] = now
+	b, _ := json.Marshal(chat.Entry{Conversation: conv, Kind: kindTyping, From: s.role})
+	if err := s.srv.rdb.Publish(s.ctx, s.srv.store.Channel(conv), b).Err(); err != nil && s.ctx.Err() == nil {
+		s.log.Debug("publish typing", "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
@@ -23,8 +24,20 @@ type stateFrame struct {
 	Type     string `json:"type"`
 	Status   string `json:"status"`
 	Position int    `json:"position,omitempty"`
-	Advisor  string `json:"advisor,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	// Wait is the estimated wait in whole minutes (at least 1) while
+	// waiting; absent when nobody on duty serves the queue.
+	Wait    int    `json:"wait,omitempty"`
+	Advisor string `json:"advisor,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// waitMinutes rounds an estimate up to whole minutes, at least 1; 0 for
+// an unknown one.
+func waitMinutes(d time.Duration) int {
+	if d < 0 {
+		return 0
+	}
+	return max(1, int((d+time.Minute-1)/time.Minute))
 }
 
 type messageFrame struct {
@@ -98,6 +111,12 @@ func (v *visitor) run() {
 			v.sock.sendError("not_started", "send start or resume first", "", "")
 		case v.conv != "" && (typ == "start" || typ == "resume"):
 			v.sock.sendError("bad_request", "this socket already has a conversation", "", "")
+		case typ == "typing":
+			if v.conv == "" {
+				v.sock.sendError("not_started", "send start or resume first", "", "")
+			} else {
+				v.sock.typing(v.conv)
+			}
 		case typ == "message":
 			v.message(data)
 		case typ == "end":
@@ -113,6 +132,9 @@ func (v *visitor) start(data []byte) {
 		Audience string `json:"audience"`
 		Lang     string `json:"lang"`
 		Fallback *bool  `json:"fallback"` // absent: true
+		// Urgent: the visitor said they are in danger now. The page
+		// shows 112 first; the conversation goes before all others.
+		Urgent bool `json:"urgent"`
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
 		v.sock.sendError("bad_request", "start needs audience and lang", "", "")
@@ -143,6 +165,19 @@ func (v *visitor) start(data []byte) {
 		v.sock.sendError("unavailable", "this chat cannot take a conversation from you now; in danger call 112", "", "")
 		return
 	}
+	if !f.Urgent && v.srv.cfg.BusyWait > 0 {
+		// Better told now than after an hour in the queue; someone in
+		// danger queues whatever the wait, before everybody else.
+		wait, known, err := v.srv.queue.ExpectedWait(ctx, f.Audience)
+		if err != nil {
+			v.internal(err)
+			return
+		}
+		if known && wait > v.srv.cfg.BusyWait {
+			v.sock.sendError("busy", fmt.Sprintf("the chat is very busy: the wait would be about %d minutes; try again later", waitMinutes(wait)), "", "")
+			return
+		}
+	}
 	if !v.srv.starts.allow(v.startKey) {
 		v.sock.sendError("rate_limited", "too many new conversations; wait a few minutes", "", "")
 		return
@@ -154,6 +189,10 @@ func (v *visitor) start(data []byte) {
 		return
 	}
 	need := routing.Need{Audience: f.Audience, Lang: f.Lang, NoFallback: f.Fallback != nil && !*f.Fallback}
+	if f.Urgent {
+		need.Priority = routing.PriorityUrgent
+		v.srv.metrics.urgent.Inc()
+	}
 	if _, err := v.srv.queue.Enqueue(ctx, id, need); err != nil {
 		// Not in the queue, so nobody would ever answer it.
 		_, _ = v.srv.store.End(context.WithoutCancel(ctx), id, chat.EndedAbandoned)
@@ -256,6 +295,15 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 	case chat.KindRequeued:
 		v.advisor = ""
 		v.refresh(ctx)
+	case chat.KindTransferred:
+		// To another advisor: they are in the conversation at once. To a
+		// queue: waiting again, at the front.
+		v.advisor = e.Name
+		if e.Name != "" {
+			v.setState(stateFrame{Type: "state", Status: routing.StatusActive, Advisor: e.Name})
+		} else {
+			v.refresh(ctx)
+		}
 	case chat.KindEnded:
 		if e.Reason == chat.EndedBlocked {
 			// Only this socket knows the sender's block keys. Stored even
@@ -287,7 +335,11 @@ func (v *visitor) refresh(ctx context.Context) {
 	}
 	switch st.Status {
 	case routing.StatusWaiting:
-		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position})
+		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position, Wait: waitMinutes(st.EstimatedWait)})
+	case routing.StatusOffered:
+		// An advisor is about to take it: next in line, as far as the
+		// visitor is concerned.
+		v.setState(stateFrame{Type: "state", Status: routing.StatusWaiting, Position: 1, Wait: 1})
 	case routing.StatusEnded, "":
 		// Routing let go of it, but the conversation has not got its end
 		// (an instance died between the two, or the one ending it is

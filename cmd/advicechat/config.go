@@ -43,6 +43,11 @@ type config struct {
 	RoutingPolicy   routing.Policy
 	FallbackAfter   time.Duration // 0: never
 	FallbackLangs   []string
+	OfferTimeout    time.Duration // 0: assign directly
+	MissedOffers    int
+	MaxWait         time.Duration // 0: never
+	BusyWait        time.Duration // 0: never busy
+	DefaultHandling time.Duration
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -203,6 +208,23 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.FallbackLangs = append(c.FallbackLangs, l)
 		}
 	}
+
+	dur("ADVICECHAT_OFFER_TIMEOUT", &c.OfferTimeout, 0, 0)
+	if c.OfferTimeout > 0 && c.OfferTimeout < time.Second {
+		fail("ADVICECHAT_OFFER_TIMEOUT", "%s is shorter than 1s: nobody can accept that fast (0 assigns directly)", c.OfferTimeout)
+	}
+	c.MissedOffers = 3
+	if v := strings.TrimSpace(getenv("ADVICECHAT_MISSED_OFFERS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			fail("ADVICECHAT_MISSED_OFFERS", "%q is not a number from 1 to 100", v)
+		} else {
+			c.MissedOffers = n
+		}
+	}
+	dur("ADVICECHAT_MAX_WAIT", &c.MaxWait, 20*time.Minute, 0)
+	dur("ADVICECHAT_BUSY_WAIT", &c.BusyWait, 45*time.Minute, 0)
+	dur("ADVICECHAT_DEFAULT_HANDLING", &c.DefaultHandling, 20*time.Minute, time.Minute)
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_LOG_LEVEL")); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
