@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,18 +170,24 @@ func (a *advisor) run() {
 			a.message(data, chat.KindMessage)
 		case "note":
 			a.message(data, chat.KindNote)
-		case "end":
+		case "end", "block":
 			var f struct {
-				Conversation string `json:"conversation"`
+				Conversation string   `json:"conversation"`
+				Tags         []string `json:"tags"`
 			}
-			_ = json.Unmarshal(data, &f)
-			a.end(f.Conversation)
-		case "block":
-			var f struct {
-				Conversation string `json:"conversation"`
+			if err := json.Unmarshal(data, &f); err != nil {
+				a.sock.sendError("bad_request", typ+" needs conversation and, optionally, tags", "", "")
+				continue
 			}
-			_ = json.Unmarshal(data, &f)
-			a.block(f.Conversation)
+			if bad := a.unknownTag(f.Tags); bad != "" {
+				a.sock.sendError("bad_request", fmt.Sprintf("unknown outcome tag %q", bad), "", f.Conversation)
+				continue
+			}
+			reason := chat.EndedByAdvisor
+			if typ == "block" {
+				reason = chat.EndedBlocked
+			}
+			a.finish(f.Conversation, reason, f.Tags)
 		case "hello":
 			a.sock.sendError("bad_request", "hello was already sent", "", "")
 		default:
@@ -221,6 +228,7 @@ func (a *advisor) attach(after map[string]int64) error {
 		a.alias = st.Alias
 		a.mu.Unlock()
 	}
+	a.sock.send(consoleFrame{Type: "console", Canned: a.srv.cfg.Canned, Tags: a.srv.cfg.OutcomeTags})
 	a.sock.do(a.refreshStatus)
 	a.sock.do(a.refreshQueue)
 	mine := make(map[string]bool, len(st.Conversations))
@@ -331,6 +339,14 @@ func conversationInfo(st routing.ConversationState) convInfo {
 type assignedFrame struct {
 	Type         string   `json:"type"`
 	Conversation convInfo `json:"conversation"`
+}
+
+// consoleFrame gives the console what the configuration holds for it: the
+// canned responses and the outcome tags.
+type consoleFrame struct {
+	Type   string   `json:"type"`
+	Canned []Canned `json:"canned"`
+	Tags   []string `json:"tags"`
 }
 
 // offeredFrame offers a conversation: the advisor accepts it before
@@ -793,14 +809,22 @@ func (a *advisor) typing(id string) {
 	a.sock.typing(id)
 }
 
-func (a *advisor) end(id string) { a.finish(id, chat.EndedByAdvisor) }
+// unknownTag returns the first tag that is not a configured outcome tag,
+// or "".
+func (a *advisor) unknownTag(tags []string) string {
+	for _, t := range tags {
+		if !slices.Contains(a.srv.cfg.OutcomeTags, t) {
+			return t
+		}
+	}
+	return ""
+}
 
-// block ends a conversation and blocks its sender for a day. The sender's
-// address is never seen here: the visitor's socket, wherever it is,
-// stores the block when the ended entry reaches it.
-func (a *advisor) block(id string) { a.finish(id, chat.EndedBlocked) }
-
-func (a *advisor) finish(id, reason string) {
+// finish ends one of the advisor's conversations for reason (ended by the
+// advisor, or blocked: then the visitor's socket, wherever it is, stores
+// the block when the ended entry reaches it; the sender's address is never
+// seen here). The outcome tags are counted, and kept nowhere else.
+func (a *advisor) finish(id, reason string, tags []string) {
 	if !a.authorized("", id) || !a.owns(id, "", false) {
 		return
 	}
@@ -821,6 +845,9 @@ func (a *advisor) finish(id, reason string) {
 		return
 	}
 	a.srv.metrics.ended.WithLabelValues(reason).Inc()
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(tags))) {
+		a.srv.metrics.outcomes.WithLabelValues(t).Inc()
+	}
 
 	action := auditEnded
 	if reason == chat.EndedBlocked {

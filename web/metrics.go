@@ -13,6 +13,7 @@ type metrics struct {
 	logins      *prometheus.CounterVec
 	started     prometheus.Counter
 	urgent      prometheus.Counter
+	outcomes    *prometheus.CounterVec
 	ended       *prometheus.CounterVec
 }
 
@@ -50,11 +51,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "advicechat_conversations_urgent_total",
 			Help: "Conversations started by visitors who said they are in danger now.",
 		}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_outcomes_total",
+			Help: "Outcome tags advisors gave conversations they ended, by tag (ADVICECHAT_OUTCOME_TAGS).",
+		}, []string{"tag"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_conversations_ended_total",
 			Help: "Conversations ended, by who ended them.",
 		}, []string{"by"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.ended)
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.ended)
 	return m
 }

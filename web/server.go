@@ -59,6 +59,11 @@ type Config struct {
 	// BusyWait: a new visitor whose expected wait is longer is told the
 	// chat is busy instead of queuing (unless in danger); 0 never.
 	BusyWait time.Duration
+	// Canned are the ready-made answers of the console.
+	Canned []Canned
+	// OutcomeTags are what an advisor may tag a conversation with when
+	// ending it; they are counted in metrics only.
+	OutcomeTags []string
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
@@ -111,6 +116,17 @@ type Server struct {
 
 // New builds a server.
 func New(d Deps) (*Server, error) {
+	if d.Config.OutcomeTags == nil {
+		d.Config.OutcomeTags = DefaultOutcomeTags
+	}
+	for _, t := range d.Config.OutcomeTags {
+		if err := CheckOutcomeTag(t); err != nil {
+			return nil, err
+		}
+	}
+	if d.Config.Canned == nil {
+		d.Config.Canned = []Canned{}
+	}
 	p, err := newPages(d.Config)
 	if err != nil {
 		return nil, err

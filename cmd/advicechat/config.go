@@ -16,6 +16,7 @@ import (
 
 	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web"
 	"github.com/advicechat/advicechat/web/accounts"
 )
 
@@ -48,6 +49,8 @@ type config struct {
 	MaxWait         time.Duration // 0: never
 	BusyWait        time.Duration // 0: never busy
 	DefaultHandling time.Duration
+	Canned          []web.Canned
+	OutcomeTags     []string
 	LogLevel        slog.Level
 	LogFormat       string
 }
@@ -225,6 +228,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("ADVICECHAT_MAX_WAIT", &c.MaxWait, 20*time.Minute, 0)
 	dur("ADVICECHAT_BUSY_WAIT", &c.BusyWait, 45*time.Minute, 0)
 	dur("ADVICECHAT_DEFAULT_HANDLING", &c.DefaultHandling, 20*time.Minute, time.Minute)
+
+	if v := strings.TrimSpace(getenv("ADVICECHAT_CANNED")); v != "" {
+		canned, err := web.LoadCanned(v)
+		if err != nil {
+			fail("ADVICECHAT_CANNED", "%v", err)
+		}
+		c.Canned = canned
+	}
+	c.OutcomeTags = web.DefaultOutcomeTags
+	if v := strings.TrimSpace(getenv("ADVICECHAT_OUTCOME_TAGS")); v != "" {
+		c.OutcomeTags = nil
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			switch err := web.CheckOutcomeTag(t); {
+			case err != nil:
+				fail("ADVICECHAT_OUTCOME_TAGS", "%v", err)
+			case slices.Contains(c.OutcomeTags, t):
+				fail("ADVICECHAT_OUTCOME_TAGS", "tag %q listed twice", t)
+			default:
+				c.OutcomeTags = append(c.OutcomeTags, t)
+			}
+		}
+	}
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_LOG_LEVEL")); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -118,6 +118,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 			BlockSecret:     []byte(cfg.BlockSecret),
 			StartsPerClient: cfg.StartsPerClient,
 			BusyWait:        cfg.BusyWait,
+			Canned:          cfg.Canned,
+			OutcomeTags:     cfg.OutcomeTags,
 			Version:         strconv.FormatInt(time.Now().Unix(), 36),
 		},
 		Store:    store,
