@@ -14,7 +14,10 @@ type metrics struct {
 	started     prometheus.Counter
 	urgent      prometheus.Counter
 	outcomes    *prometheus.CounterVec
-	ended       *prometheus.CounterVec
+
+	feedback         *prometheus.CounterVec
+	feedbackComments prometheus.Counter
+	ended            *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -55,11 +58,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "advicechat_outcomes_total",
 			Help: "Outcome tags advisors gave conversations they ended, by tag (ADVICECHAT_OUTCOME_TAGS).",
 		}, []string{"tag"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_feedback_total",
+			Help: "Visitors' answers to \"did this help?\" after a conversation, by rating (1 to 5).",
+		}, []string{"rating"}),
+		feedbackComments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_feedback_comments_total",
+			Help: "Feedback answers that came with a comment.",
+		}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_conversations_ended_total",
 			Help: "Conversations ended, by who ended them.",
 		}, []string{"by"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.ended)
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.ended)
 	return m
 }

@@ -170,6 +170,7 @@ func New(d Deps) (*Server, error) {
 	e.GET("/privacy", s.privacyPage)
 	e.GET("/static/*", staticHandler())
 	e.GET("/ws/visitor", s.visitorSocket)
+	e.POST("/feedback", s.feedback)
 	e.GET("/advisor", s.advisorPage)
 	e.POST("/advisor/login", s.login)
 	e.POST("/advisor/logout", s.logout)
