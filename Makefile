@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/advicechat
 FUZZTIME ?= 60s
 
-.PHONY: run test lint build fuzz docker clean load soak
+.PHONY: run test lint build fuzz docker clean load soak screenshots
 
 ## run: start the service on an embedded Redis at http://127.0.0.1:8080/
 run:
@@ -41,6 +41,11 @@ load:
 SOAK ?= 60s
 soak:
 	ADVICECHAT_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 60m -run '^Test(Fault|Load)' -v ./cmd/advicechat-load
+
+## screenshots: run the browser tests and save every page state they check, narrow and wide, to docs/screenshots (needs Chromium)
+screenshots:
+	mkdir -p docs/screenshots
+	ADVICECHAT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 15m -run '^TestBrowser' ./cmd/advicechat
 
 ## docker: build the container image
 docker:

@@ -83,7 +83,7 @@ func TestLocalesOwnFiles(t *testing.T) {
 // on a key the templates ask for that no locale has.
 func TestTemplatesUseKnownKeys(t *testing.T) {
 	keys := localeKeys(t)[locales.Reference]
-	for _, name := range []string{"visitor.html", "advisor.html", "login.html", "privacy.html"} {
+	for _, name := range []string{"visitor.html", "advisor.html", "supervisor.html", "login.html", "privacy.html"} {
 		b, err := templateFS.ReadFile("templates/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestLocalePages(t *testing.T) {
 		if lang == "ar" {
 			dir = "rtl"
 		}
-		for _, name := range []string{"visitor.html", "advisor.html", "login.html", "privacy.html"} {
+		for _, name := range []string{"visitor.html", "advisor.html", "supervisor.html", "login.html", "privacy.html"} {
 			b, err := p.html(name, p.data(lang))
 			if err != nil {
 				t.Fatal(err)

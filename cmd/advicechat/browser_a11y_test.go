@@ -112,6 +112,7 @@ func (c *axeChecker) check(tab *browserTab, state string) {
 		if w := tabRun(tab, "page width", chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`)); w[0] > w[1] {
 			c.t.Errorf("%s, %s: the page is %d px wide in a %d px viewport", state, vp.name, w[0], w[1])
 		}
+		saveScreenshot(tab, state+" "+vp.name)
 		violations := res.Violations
 		if len(violations) == 0 {
 			continue
@@ -125,6 +126,25 @@ func (c *axeChecker) check(tab *browserTab, state string) {
 		}
 		c.t.Errorf("%s, %s, %dx%d: %d axe violations:%s", state, vp.name, vp.width, vp.height, len(violations), b.String())
 		tab.screenshot(fmt.Sprintf("a11y-%s-%s", strings.ReplaceAll(state, " ", "-"), vp.name))
+	}
+}
+
+// screenshotDirEnv names the folder `make screenshots` has every checked
+// page state saved to (docs/screenshots); unset, nothing is saved.
+const screenshotDirEnv = "ADVICECHAT_SCREENSHOTS"
+
+// saveScreenshot saves what the tab shows as <name>.png (spaces become
+// dashes) in the screenshot folder, if one is set.
+func saveScreenshot(tab *browserTab, name string) {
+	tab.t.Helper()
+	dir := os.Getenv(screenshotDirEnv)
+	if dir == "" {
+		return
+	}
+	png := tabRun(tab, "screenshot", chromedp.CaptureScreenshot())
+	path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tab.t.Fatal(err)
 	}
 }
 

@@ -1,0 +1,433 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v5"
+
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/accounts"
+)
+
+// roleSupervisor labels the supervisor view's sockets in metrics and logs.
+const roleSupervisor = "supervisor"
+
+const (
+	// supervisorTick is how often the supervisor view is refreshed without
+	// a routing change (waiting times, last seen) and its session checked
+	// again.
+	supervisorTick = 5 * time.Second
+	// maxSupervisorBody bounds a supervisor request's JSON body: a note of
+	// 4000 characters fits, as in a socket frame.
+	maxSupervisorBody = maxFrame
+)
+
+// apiError is the body of a refused supervisor request.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// refuse answers a supervisor request with a JSON error and counts it.
+func (s *Server) refuse(c *echo.Context, status int, code, msg string) error {
+	s.metrics.rejected.WithLabelValues(roleSupervisor, code).Inc()
+	return c.JSON(status, apiError{Error: code, Message: msg})
+}
+
+// isSupervisor reads the role from the account as the accounts file has it
+// now (session looks it up on every request): a supervisor demoted in the
+// file loses the view at once.
+func isSupervisor(a accounts.Account) bool { return a.Role == accounts.RoleSupervisor }
+
+// supervisorPage serves the supervisor view: the login form's page for
+// whoever is not logged in, a plain 403 for an advisor.
+func (s *Server) supervisorPage(c *echo.Context) error {
+	acct, _, err := s.session(c)
+	switch {
+	case errors.Is(err, errNoSession):
+		return c.Redirect(http.StatusSeeOther, "/advisor")
+	case err != nil:
+		return err
+	case !isSupervisor(acct):
+		return echo.NewHTTPError(http.StatusForbidden, "the supervisor view is for supervisors only")
+	}
+	return s.pages.render(c, http.StatusOK, "supervisor.html", s.pages.language(c.Request()), false)
+}
+
+// supervisorRequest checks a supervisor action: the session must be valid,
+// the account still in the file and a supervisor's. ok false means the
+// refusal has been written.
+func (s *Server) supervisorRequest(c *echo.Context) (acct accounts.Account, ok bool, err error) {
+	acct, _, err = s.session(c)
+	switch {
+	case errors.Is(err, errNoSession):
+		return acct, false, s.refuse(c, http.StatusUnauthorized, "unauthorized", "log in first")
+	case err != nil:
+		return acct, false, err
+	case !isSupervisor(acct):
+		return acct, false, s.refuse(c, http.StatusForbidden, "forbidden", "only a supervisor may do this")
+	}
+	return acct, true, nil
+}
+
+// decodeSupervisorBody reads a supervisor request's JSON body into v; msg
+// says what is wrong with it, "" if nothing.
+func decodeSupervisorBody(c *echo.Context, v any) (msg string) {
+	r := c.Request()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "the body must be JSON (Content-Type: application/json)"
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, maxSupervisorBody))
+	if err != nil {
+		return "the body is larger than 16 KiB or could not be read"
+	}
+	// Checked on the raw body: encoding/json would quietly turn invalid
+	// bytes into U+FFFD.
+	if !utf8.Valid(b) {
+		return "the body is not valid UTF-8"
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return "the body is not the JSON object expected"
+	}
+	return ""
+}
+
+// refuseRouting answers a routing error: 409 with the protocol's code for a
+// refusal, the error itself (500) otherwise.
+func (s *Server) refuseRouting(c *echo.Context, err error) error {
+	if code, msg := routingRefusal(err); code != "" {
+		return s.refuse(c, http.StatusConflict, code, msg)
+	}
+	return err
+}
+
+// supervisorPriority changes a conversation's priority:
+// {"conversation":id,"priority":0..2}.
+func (s *Server) supervisorPriority(c *echo.Context) error {
+	acct, ok, err := s.supervisorRequest(c)
+	if !ok {
+		return err
+	}
+	var f struct {
+		Conversation string `json:"conversation"`
+		Priority     *int   `json:"priority"`
+	}
+	if msg := decodeSupervisorBody(c, &f); msg != "" {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", msg)
+	}
+	if !chat.ValidID(f.Conversation) {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", "conversation must be a conversation id")
+	}
+	if f.Priority == nil || *f.Priority < routing.PriorityNormal || *f.Priority > routing.PriorityUrgent {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", "priority must be 0, 1 or 2")
+	}
+	if err := s.queue.SetPriority(c.Request().Context(), f.Conversation, *f.Priority); err != nil {
+		return s.refuseRouting(c, err)
+	}
+	s.audit(auditPriority, acct.Username, "conversation", f.Conversation, "priority", *f.Priority)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// reassigned is the answer to a reassignment: where the conversation is now
+// and where it was.
+type reassigned struct {
+	Conversation string `json:"conversation"`
+	Advisor      string `json:"advisor,omitempty"`
+	Alias        string `json:"alias,omitempty"`
+	Queue        string `json:"queue,omitempty"`
+	From         string `json:"from,omitempty"`
+	Was          string `json:"was"`
+}
+
+// supervisorReassign moves a conversation, whoever has it, to an advisor on
+// duty with room or to a queue: {"conversation":id,"to_advisor":name} or
+// {"conversation":id,"to_queue":name}, with an optional internal "note".
+func (s *Server) supervisorReassign(c *echo.Context) error {
+	acct, ok, err := s.supervisorRequest(c)
+	if !ok {
+		return err
+	}
+	var f struct {
+		Conversation string `json:"conversation"`
+		ToAdvisor    string `json:"to_advisor"`
+		ToQueue      string `json:"to_queue"`
+		Note         string `json:"note"`
+	}
+	if msg := decodeSupervisorBody(c, &f); msg != "" {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", msg)
+	}
+	if !chat.ValidID(f.Conversation) {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", "conversation must be a conversation id")
+	}
+	if (f.ToAdvisor == "") == (f.ToQueue == "") {
+		return s.refuse(c, http.StatusBadRequest, "bad_request", "give exactly one of to_advisor and to_queue")
+	}
+	var note string
+	if strings.TrimSpace(f.Note) != "" {
+		n, err := chat.CleanText(f.Note)
+		if err != nil {
+			return s.refuse(c, http.StatusBadRequest, "bad_request", "note: "+err.Error())
+		}
+		note = n
+	}
+	if f.ToAdvisor != "" {
+		// Only a name that is an account reaches Redis; anyone else is
+		// not on duty, as routing says of an unknown name.
+		if _, ok := s.accounts.Lookup(f.ToAdvisor); !ok {
+			return s.refuseRouting(c, routing.ErrAdvisorOffDuty)
+		}
+	}
+	// Once routing has moved it, the entries must be written even if the
+	// supervisor's request is gone by then.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 10*time.Second)
+	defer cancel()
+	asg, err := s.queue.Reassign(ctx, f.Conversation, routing.Target{Advisor: f.ToAdvisor, Queue: f.ToQueue})
+	if err != nil {
+		return s.refuseRouting(c, err)
+	}
+	s.routing.Transferred(asg)
+	s.moved(ctx, asg, acct.Username, s.displayName(ctx, acct), note)
+	out := reassigned{Conversation: asg.Conversation, Advisor: asg.Advisor, Alias: asg.Alias, From: asg.From, Was: asg.Was}
+	if asg.Advisor == "" {
+		out.Queue = asg.Queue
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// displayName is the name a supervisor's notes go under: the display name
+// they chose on duty, else the account's.
+func (s *Server) displayName(ctx context.Context, acct accounts.Account) string {
+	if st, err := s.queue.AdvisorStatus(ctx, acct.Username); err == nil && st.Alias != "" {
+		return st.Alias
+	}
+	if acct.Name != "" {
+		return acct.Name
+	}
+	return acct.Username
+}
+
+// supervisorSocket pushes the routing overview to a supervisor's page.
+func (s *Server) supervisorSocket(c *echo.Context) error {
+	acct, sid, err := s.session(c)
+	switch {
+	case errors.Is(err, errNoSession):
+		s.metrics.rejected.WithLabelValues(roleSupervisor, "unauthorized").Inc()
+		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
+	case err != nil:
+		return err
+	case !isSupervisor(acct):
+		s.metrics.rejected.WithLabelValues(roleSupervisor, "forbidden").Inc()
+		return echo.NewHTTPError(http.StatusForbidden, "the supervisor view is for supervisors only")
+	}
+	sock, err := s.accept(c, roleSupervisor, true)
+	if err != nil || sock == nil {
+		return err
+	}
+	v := &supervisorView{srv: s, sock: sock, name: acct.Username, session: sid}
+	defer s.release(sock, s.queue.ChangedChannel(), s.queue.AdvisorChannel(v.name))
+	v.run()
+	return nil
+}
+
+// supervisorView is one supervisor socket.
+type supervisorView struct {
+	srv     *Server
+	sock    *socket
+	name    string
+	session string
+
+	last []byte // the overview sent last; writer-owned
+}
+
+func (v *supervisorView) run() {
+	changed, own := v.srv.queue.ChangedChannel(), v.srv.queue.AdvisorChannel(v.name)
+	v.sock.onChannel = func(channel string, payload []byte) {
+		switch channel {
+		case changed:
+			v.sock.doOnce("overview", v.refresh)
+		case own:
+			// A logout anywhere closes the supervisor's sockets too.
+			var ev struct {
+				Type string `json:"type"`
+			}
+			if payload != nil && json.Unmarshal(payload, &ev) == nil && ev.Type == "logout" {
+				v.sock.closeAfter(websocket.StatusPolicyViolation, "logged out")
+			}
+		}
+	}
+	for _, ch := range []string{changed, own} {
+		if err := v.sock.watch(ch); err != nil {
+			v.internal(err)
+			return
+		}
+	}
+	v.sock.do(v.refresh)
+
+	ticking := make(chan struct{})
+	go v.tick(ticking)
+	defer func() {
+		// The ticker stops with the socket's context.
+		v.sock.close(websocket.StatusNormalClosure, "")
+		<-ticking
+	}()
+	for {
+		typ, _, err := v.sock.readFrame()
+		if err != nil {
+			return
+		}
+		if typ != "" {
+			v.sock.sendError("unknown_type", "this socket takes no frames; act with the HTTP endpoints", "", "")
+		}
+	}
+}
+
+// tick refreshes the overview for its clocks and checks the session until
+// the socket's context ends; it closes done when it returns.
+func (v *supervisorView) tick(done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(supervisorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.sock.ctx.Done():
+			return
+		case <-t.C:
+			ok, err := v.srv.sessions.valid(v.sock.ctx, v.session)
+			if err == nil && !ok {
+				// Redis trouble is no reason to close; an ended session is.
+				v.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
+				v.sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
+				return
+			}
+			v.sock.doOnce("overview", v.refresh)
+		}
+	}
+}
+
+func (v *supervisorView) internal(err error) {
+	if v.sock.ctx.Err() == nil {
+		v.sock.log.Error("supervisor view failed", "err", err)
+	}
+	v.sock.sendError("internal", "internal error; reconnect", "", "")
+	v.sock.closeAfter(websocket.StatusInternalError, "internal error")
+}
+
+// overviewQueue is one queue in the overview frame.
+type overviewQueue struct {
+	Name        string `json:"name"`
+	Waiting     int    `json:"waiting"`
+	LongestWait int64  `json:"longest_wait"`
+	// ByPriority counts the waiting by priority: normal, high, in danger.
+	ByPriority []int `json:"by_priority"`
+}
+
+// overviewAdvisor is one advisor with routing data in the overview frame.
+type overviewAdvisor struct {
+	Username      string   `json:"username"`
+	Alias         string   `json:"alias"`
+	Duty          bool     `json:"duty"`
+	Load          int      `json:"load"`
+	Offered       int      `json:"offered"`
+	Capacity      int      `json:"capacity"`
+	Languages     []string `json:"languages"`
+	Audiences     []string `json:"audiences"`
+	MissedOffers  int      `json:"missed_offers"`
+	Seen          *int64   `json:"seen,omitempty"`
+	Conversations []string `json:"conversations"`
+}
+
+// overviewWaiting is one waiting conversation in the overview frame: what
+// routing holds of it, never anything the visitor wrote.
+type overviewWaiting struct {
+	ID       string `json:"id"`
+	Queue    string `json:"queue"`
+	Lang     string `json:"lang"`
+	Priority int    `json:"priority"`
+	Waited   int64  `json:"waited"`
+	Position int    `json:"position"`
+}
+
+type overviewFrame struct {
+	Type     string            `json:"type"`
+	Queues   []overviewQueue   `json:"queues"`
+	Advisors []overviewAdvisor `json:"advisors"`
+	Waiting  []overviewWaiting `json:"waiting"`
+}
+
+// nonNil keeps an empty list a JSON array.
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// buildOverview turns routing's overview into the frame, times as seconds
+// before now.
+func buildOverview(ov routing.Overview, now time.Time) overviewFrame {
+	secs := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return max(0, int64(now.Sub(t).Seconds()))
+	}
+	f := overviewFrame{
+		Type:     "overview",
+		Queues:   make([]overviewQueue, 0, len(ov.Queues)),
+		Advisors: make([]overviewAdvisor, 0, len(ov.Advisors)),
+		Waiting:  make([]overviewWaiting, 0, len(ov.Waiting)),
+	}
+	for _, q := range ov.Queues {
+		f.Queues = append(f.Queues, overviewQueue{Name: q.Name, Waiting: q.Waiting, LongestWait: secs(q.Oldest), ByPriority: q.ByPriority[:]})
+	}
+	for _, a := range ov.Advisors {
+		o := overviewAdvisor{
+			Username: a.Name, Alias: a.Alias, Duty: a.Duty, Load: a.Load(), Offered: len(a.Offers), Capacity: a.Capacity,
+			Languages: nonNil(a.Languages), Audiences: nonNil(a.Audiences), MissedOffers: a.MissedOffers,
+			Conversations: nonNil(a.Conversations),
+		}
+		if !a.LastSeen.IsZero() {
+			seen := secs(a.LastSeen)
+			o.Seen = &seen
+		}
+		f.Advisors = append(f.Advisors, o)
+	}
+	for _, w := range ov.Waiting {
+		f.Waiting = append(f.Waiting, overviewWaiting{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: secs(w.Enqueued), Position: w.Position})
+	}
+	return f
+}
+
+// refresh sends the overview if it changed. An account no longer a
+// supervisor's (or gone from the file) loses the view here, at the next
+// change or tick. Writer goroutine.
+func (v *supervisorView) refresh(ctx context.Context) {
+	if acct, ok := v.srv.accounts.Lookup(v.name); !ok || !isSupervisor(acct) {
+		v.sock.sendError("forbidden", "the supervisor view is for supervisors only", "", "")
+		v.sock.closeAfter(websocket.StatusPolicyViolation, "not a supervisor")
+		return
+	}
+	ov, err := v.srv.queue.Overview(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			v.sock.log.Warn("supervisor overview failed", "err", err)
+		}
+		return
+	}
+	b, err := json.Marshal(buildOverview(ov, time.Now()))
+	if err != nil || string(b) == string(v.last) {
+		return
+	}
+	v.last = b
+	v.sock.write(b)
+}
