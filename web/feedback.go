@@ -119,3 +119,42 @@ func (s *Server) feedback(c *echo.Context) error {
 func (s *Server) feedbackKey(t time.Time) string {
 	return s.cfg.KeyPrefix + "feedback:" + t.UTC().Format("2006-01-02")
 }
+
+// feedbackDays is how many days of comments the supervisor view lists.
+const feedbackDays = 7
+
+// supervisorFeedback lists the comments of the last feedbackDays days,
+// newest day first, for supervisors: GET /advisor/supervisor/feedback.
+func (s *Server) supervisorFeedback(c *echo.Context) error {
+	if _, ok, err := s.supervisorRequest(c); !ok {
+		return err
+	}
+	type day struct {
+		Date     string            `json:"date"`
+		Comments []feedbackComment `json:"comments"`
+	}
+	out := struct {
+		Days []day `json:"days"`
+	}{Days: []day{}}
+	ctx := c.Request().Context()
+	now := s.now()
+	for i := range feedbackDays {
+		t := now.AddDate(0, 0, -i)
+		items, err := s.rdb.LRange(ctx, s.feedbackKey(t), 0, -1).Result()
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			continue
+		}
+		d := day{Date: t.UTC().Format("2006-01-02")}
+		for j := len(items) - 1; j >= 0; j-- {
+			var fc feedbackComment
+			if json.Unmarshal([]byte(items[j]), &fc) == nil {
+				d.Comments = append(d.Comments, fc)
+			}
+		}
+		out.Days = append(out.Days, d)
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -178,6 +178,7 @@ func New(d Deps) (*Server, error) {
 	e.GET("/advisor/supervisor", s.supervisorPage)
 	e.POST("/advisor/supervisor/priority", s.supervisorPriority)
 	e.POST("/advisor/supervisor/reassign", s.supervisorReassign)
+	e.GET("/advisor/supervisor/feedback", s.supervisorFeedback)
 	e.GET("/ws/supervisor", s.supervisorSocket)
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)

@@ -113,6 +113,18 @@ func TestBrowserSupervisor(t *testing.T) {
 		t.Errorf("after the dialog, focus is on %q, want the button that opened it (%s)", got, c2)
 	}
 
+	// Visitors' feedback, read on request: a visitor whose conversation
+	// ended left a comment.
+	v3, c3, token3 := startConversation(t, a, "public")
+	v3.send(map[string]any{"type": "end"})
+	v3.expect("ended", isEntry(c3, "ended"))
+	if status, code := postFeedback(t, a, feedbackBody(c3, token3, 4, "Dank u, dit hielp."), nil); status != 204 {
+		t.Fatalf("feedback: %d %q", status, code)
+	}
+	tab.do("show feedback", chromedp.Click(chromedp.ID("feedback-load")))
+	tab.waitFor("the comment", `() => [...document.querySelectorAll('#feedback .feedback-item')].some((li) => li.textContent.includes('4 / 5') && li.textContent.includes('Dank u, dit hielp.'))`)
+	axe.check(tab, "supervisor feedback")
+
 	// Arabic: the view mirrors.
 	tab.do("arabic",
 		chromedp.Navigate(a.URL+"/advisor/supervisor?lang=ar"),

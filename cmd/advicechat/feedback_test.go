@@ -123,3 +123,49 @@ func TestFeedback(t *testing.T) {
 		t.Errorf("comments' TTL %s, want at most 30 days", ttl)
 	}
 }
+
+// TestSupervisorReadsFeedback: supervisors read the comments, newest first,
+// with their ratings and nothing else; advisors and strangers may not.
+func TestSupervisorReadsFeedback(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, nil)
+	adv, advClient := onDutyAdvisor(t, a, "anna")
+	sup := a.supervisor(t, "sofie")
+	for i, text := range []string{"Eerste reactie", "Tweede reactie"} {
+		v, conv, token := startConversation(t, a, "public")
+		adv.expect("assigned", isType("assigned"))
+		v.send(map[string]any{"type": "end"})
+		v.expect("ended", isEntry(conv, "ended"))
+		if status, code := postFeedback(t, a, feedbackBody(conv, token, 5-i, text), nil); status != http.StatusNoContent {
+			t.Fatalf("feedback %d: %d %q", i, status, code)
+		}
+	}
+	get := func(hc *http.Client) (int, []byte) {
+		resp, err := hc.Get(a.URL + "/advisor/supervisor/feedback")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	status, body := get(sup)
+	var got struct {
+		Days []struct {
+			Date     string           `json:"date"`
+			Comments []map[string]any `json:"comments"`
+		} `json:"days"`
+	}
+	if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil {
+		t.Fatalf("supervisor: %d %s", status, body)
+	}
+	if len(got.Days) != 1 || len(got.Days[0].Comments) != 2 || got.Days[0].Comments[0]["text"] != "Tweede reactie" || got.Days[0].Comments[0]["rating"] != float64(4) {
+		t.Errorf("supervisor got %s, want today's two comments, newest first", body)
+	}
+	if status, _ := get(advClient); status != http.StatusForbidden {
+		t.Errorf("advisor: status %d, want 403", status)
+	}
+	if status, _ := get(&http.Client{}); status != http.StatusUnauthorized {
+		t.Errorf("no session: status %d, want 401", status)
+	}
+}

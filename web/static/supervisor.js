@@ -418,3 +418,41 @@ el.form.addEventListener('submit', async (ev) => {
 
 render();
 socket.connect();
+
+// --- feedback ------------------------------------------------------------
+
+// Visitors' comments of the last days, newest first; read when asked, not
+// pushed: nobody needs them live.
+async function loadFeedback() {
+  let data;
+  try {
+    const res = await fetch('/advisor/supervisor/feedback', { credentials: 'same-origin', cache: 'no-store' });
+    data = await res.json();
+    if (!res.ok) {
+      if (res.status === 401) checkSession();
+      say(errorMessage({ status: res.status, code: data?.error ?? '' }), true);
+      return;
+    }
+  } catch {
+    say(t['error.generic'], true);
+    return;
+  }
+  const box = $('feedback');
+  box.replaceChildren();
+  for (const day of data.days ?? []) {
+    const h = make('h3', '', new Date(`${day.date}T12:00:00Z`).toLocaleDateString(document.documentElement.lang, { dateStyle: 'full' }));
+    const ul = make('ul', 'feedback-list');
+    for (const c of day.comments ?? []) {
+      const li = make('li', 'feedback-item');
+      li.append(make('span', 'feedback-rating', `${c.rating} / 5`), ' ');
+      const text = make('span', 'feedback-text', c.text);
+      text.dir = 'auto';
+      li.append(text);
+      ul.append(li);
+    }
+    box.append(h, ul);
+  }
+  $('feedback-empty').hidden = box.childElementCount > 0;
+}
+
+$('feedback-load').addEventListener('click', loadFeedback);
