@@ -1,5 +1,6 @@
-// The advisor console: duty, display name, queues and several conversations
-// at once. Speaks docs/protocol.md on /ws/advisor.
+// The advisor console: duty and capacity, display name, offers, the queue
+// view with picks by hand, several conversations at once with internal
+// notes and transfers. Speaks docs/protocol.md on /ws/advisor.
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, fill, readMessages } from './transcript.js';
 
@@ -8,23 +9,47 @@ const body = document.body;
 const lang = body.dataset.lang;
 const $ = (id) => document.getElementById(id);
 const el = {
-  duty: $('duty'), aliasForm: $('alias-form'), alias: $('alias'), load: $('load'),
-  reconnecting: $('reconnecting'), queue: $('queue'),
+  duty: $('duty'), capacity: $('capacity'), aliasForm: $('alias-form'), alias: $('alias'), load: $('load'),
+  mute: $('mute'), supervisor: $('supervisor-link'),
+  reconnecting: $('reconnecting'), announcer: $('announcer'),
+  offDuty: $('off-duty-banner'), offDutyText: $('off-duty-text'), offDutyDismiss: $('off-duty-dismiss'),
+  offersSection: $('offers-section'), offers: $('offers'), offersNotice: $('offers-notice'),
+  queue: $('queue'), waiting: $('waiting'), waitingHint: $('waiting-hint'), queueNotice: $('queue-notice'),
   list: $('conversations'), listEmpty: $('conversations-empty'),
-  heading: $('conversation-heading'), info: $('conversation-info'),
+  pane: $('conversation'), heading: $('conversation-heading'), info: $('conversation-info'),
   controls: $('conversation-controls'), composer: $('composer'), text: $('text'),
-  end: $('end'), endDialog: $('end-dialog'),
+  noteDetails: $('note-details'), noteForm: $('note-form'), noteText: $('note-text'),
+  transfer: $('transfer'), end: $('end'), endDialog: $('end-dialog'),
+  transferDialog: $('transfer-dialog'), transferForm: $('transfer-form'),
+  transferAdvisors: $('transfer-advisors'), transferNoAdvisors: $('transfer-no-advisors'),
+  transferQueues: $('transfer-queues'), transferNote: $('transfer-note'),
+  transferError: $('transfer-error'), transferCancel: $('transfer-cancel'), transferConfirm: $('transfer-confirm'),
   closedControls: $('closed-controls'), closedReason: $('closed-reason'), close: $('close'),
 };
 const emptyList = $('messages');
 const baseTitle = document.title;
 
+// Whether sounds are muted lasts as long as the tab: nothing about the
+// advisor is kept beyond the session.
+const MUTE_KEY = 'advicechat.advisor.mute';
+
 const conversations = new Map(); // id -> conversation, in assignment order
+const offers = new Map(); // id -> offer card, in the order offered
+const waitingItems = new Map(); // id -> item of the queue view
+const accepts = new Set(); // offers accepted, until assigned or refused
+const picks = new Set(); // waiting conversations picked, until assigned or refused
 let selected = null;
-let status = { duty: false, alias: '', capacity: 0, load: 0 };
+let status = { duty: false, alias: '', capacity: 0, max: 0, load: 0, offered: 0, supervisor: false };
 let queues = [];
+let waiting = [];
+let colleagues = [];
 let queuesAt = Date.now();
+let chosenCapacity = 0; // what the advisor picked for going on duty; 0: the most allowed
+let transferring = null; // id of the conversation whose transfer awaits its answer
 let opened = false; // the current connection attempt reached the server
+let quietUntil = 0; // no sound for what a (re)connect replays
+const waitingEmpty = document.createElement('li');
+waitingEmpty.className = 'small';
 
 // --- helpers --------------------------------------------------------------
 
@@ -49,6 +74,17 @@ function queueName(name) {
     String(name).split(/[:/._-]/).map((p) => t[`advisor.audience.${p}`] ?? t[`lang.${p}`] ?? p).join(' · ');
 }
 
+// priorityFlag is the label of a conversation's priority (2: the visitor
+// is in danger now, 1: high), or null for a normal one.
+function priorityFlag(priority) {
+  const p = Number(priority);
+  if (p !== 1 && p !== 2) return null;
+  const span = document.createElement('span');
+  span.className = p === 2 ? 'priority urgent' : 'priority high';
+  span.textContent = t[p === 2 ? 'advisor.priority.urgent' : 'advisor.priority.high'];
+  return span;
+}
+
 function systemText(e) {
   switch (e.kind) {
     case 'joined':
@@ -57,16 +93,117 @@ function systemText(e) {
       return t[`advisor.entry.requeued.${e.reason}`] ?? t['advisor.entry.requeued.advisor_left'];
     case 'ended':
       return t[`advisor.entry.ended.${e.reason}`] ?? t['advisor.conversation.ended'];
+    case 'transferred':
+      return e.reason === 'queue' || !e.name
+        ? t['advisor.entry.transferred.queue']
+        : fill(t['advisor.entry.transferred.advisor'], { name: e.name });
+    case 'waited_long':
+      return t['advisor.entry.waited_long'];
     default:
       return '';
   }
 }
+
+// room says whether the advisor may take one more conversation now.
+function room() {
+  return !!status.duty && (status.load ?? 0) + (status.offered ?? 0) < (status.capacity ?? 0);
+}
+
+// announce says something to screen readers through the live region.
+function announce(text) {
+  el.announcer.textContent = '';
+  setTimeout(() => { el.announcer.textContent = text; }, 50);
+}
+
+const noticeTimers = new Map();
+
+// notice shows a short message in p and says it; it goes after a minute.
+function notice(p, text) {
+  p.textContent = text;
+  p.hidden = false;
+  announce(text);
+  clearTimeout(noticeTimers.get(p));
+  noticeTimers.set(p, setTimeout(() => { p.hidden = true; }, 60_000));
+}
+
+function clearNotice(p) {
+  clearTimeout(noticeTimers.get(p));
+  p.hidden = true;
+  p.textContent = '';
+}
+
+// --- sound ----------------------------------------------------------------
+
+let muted = sessionStorage.getItem(MUTE_KEY) === '1';
+let audio = null;
+let lastBeep = 0;
+
+// A browser lets a page play sound only after the person did something
+// on it: the context starts at the first click or key.
+function unlockAudio() {
+  try {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio?.state === 'suspended') audio.resume().catch(() => {});
+  } catch {
+    audio = null;
+  }
+}
+document.addEventListener('pointerdown', unlockAudio, true);
+document.addEventListener('keydown', unlockAudio, true);
+
+// beep plays a short tone, two for a visitor in danger. No sound file:
+// the Web Audio API makes it.
+function beep(urgent = false) {
+  const now = Date.now();
+  if (muted || !audio || audio.state !== 'running' || now - lastBeep < 1500) return;
+  lastBeep = now;
+  try {
+    for (const offset of urgent ? [0, 0.25] : [0]) {
+      const start = audio.currentTime + offset;
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = 'sine';
+      osc.frequency.value = urgent ? 988 : 784;
+      gain.gain.setValueAtTime(0.0001, start);
+      gain.gain.exponentialRampToValueAtTime(0.25, start + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.2);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(start);
+      osc.stop(start + 0.22);
+    }
+  } catch {
+    // no sound is no reason to fail
+  }
+}
+
+// notify rings for something new unless it is what a reconnect replays.
+function notify(urgent = false) {
+  if (Date.now() >= quietUntil) beep(urgent);
+}
+
+function renderMute() {
+  el.mute.setAttribute('aria-pressed', String(muted));
+}
+
+el.mute.addEventListener('click', () => {
+  muted = !muted;
+  if (muted) sessionStorage.setItem(MUTE_KEY, '1');
+  else sessionStorage.removeItem(MUTE_KEY);
+  renderMute();
+});
 
 // --- socket ---------------------------------------------------------------
 
 const socket = new ReconnectingSocket(socketURL('/ws/advisor'), {
   onopen() {
     opened = true;
+    quietUntil = Date.now() + 2000;
+    // The server offers again what is still offered after hello; an offer
+    // it does not is gone (it ran out while the connection was down).
+    for (const o of offers.values()) o.stale = true;
+    setTimeout(() => {
+      for (const o of [...offers.values()]) if (o.stale) removeOffer(o.id, null);
+    }, 5000);
     const after = {};
     const at = {};
     for (const c of conversations.values()) {
@@ -95,6 +232,7 @@ const socket = new ReconnectingSocket(socketURL('/ws/advisor'), {
     body.dataset.connected = String(connected);
     el.reconnecting.hidden = connected || (!retrying && el.reconnecting.textContent !== t['advisor.connection_refused']);
     el.duty.disabled = !connected;
+    el.capacity.disabled = !connected || el.capacity.options.length === 0;
   },
 });
 
@@ -108,21 +246,32 @@ async function checkSession() {
 }
 
 function onframe(f) {
-  const c = f.conversation && typeof f.conversation === 'string' ? conversations.get(f.conversation) : null;
+  const id = typeof f.conversation === 'string' ? f.conversation : '';
+  const c = id ? conversations.get(id) : null;
   switch (f.type) {
     case 'status':
       showStatus(f);
       break;
     case 'queue':
       queues = Array.isArray(f.queues) ? f.queues : [];
+      waiting = Array.isArray(f.waiting) ? f.waiting : [];
+      colleagues = Array.isArray(f.advisors) ? f.advisors : [];
       queuesAt = Date.now();
       renderQueue();
+      renderWaiting();
+      if (el.transferDialog.open) renderTargets();
+      break;
+    case 'offered':
+      offered(f);
       break;
     case 'assigned':
       assigned(f.conversation);
       break;
     case 'unassigned':
-      if (c) markClosed(c, f.reason === 'requeued' ? 'requeued' : 'ended');
+      unassigned(id, c, f.reason);
+      break;
+    case 'off_duty':
+      showOffDuty(f.reason);
       break;
     case 'entry':
       if (c) entry(c, f);
@@ -134,22 +283,96 @@ function onframe(f) {
       c?.transcript.interrupted(f.seq);
       break;
     case 'error':
-      if (c && f.id) c.transcript.fail(f.id, f.code);
-      else if (c && (f.code === 'not_found' || f.code === 'ended')) markClosed(c, 'ended');
-      else console.warn('advicechat:', f.code, f.message);
+      refused(f, id, c);
       break;
   }
 }
 
-// --- status and queue -----------------------------------------------------
+// refused handles an error frame: each request that can be refused shows
+// its refusal where it was made.
+function refused(f, id, c) {
+  if (c && f.id) {
+    c.transcript.fail(f.id, f.code);
+  } else if (id && f.code === 'offer_expired') {
+    removeOffer(id, t['advisor.offer.too_late']);
+  } else if (id && accepts.has(id)) {
+    // Not taken, but still offered (a server failure, say): try again.
+    accepts.delete(id);
+    const o = offers.get(id);
+    if (o) o.button.disabled = false;
+    notice(el.offersNotice, t['error.generic']);
+  } else if (id && picks.has(id)) {
+    picks.delete(id);
+    notice(el.queueNotice, t[`advisor.pick.error.${f.code}`] ?? t['error.generic']);
+    renderWaiting();
+  } else if (id && id === transferring) {
+    transferring = null;
+    transferError(t[`advisor.transfer.error.${f.code}`] ?? t['advisor.transfer.error.other']);
+    if (c && (f.code === 'not_found' || f.code === 'ended')) markClosed(c, 'ended');
+  } else if (c && (f.code === 'not_found' || f.code === 'ended')) {
+    markClosed(c, 'ended');
+  } else {
+    console.warn('advicechat:', f.code, f.message);
+  }
+}
+
+// --- status and duty ------------------------------------------------------
 
 function showStatus(f) {
-  status = { ...status, ...f };
+  status = { ...status, ...f, supervisor: f.supervisor === true };
   el.duty.setAttribute('aria-pressed', String(!!status.duty));
   el.duty.textContent = t[status.duty ? 'advisor.duty.on' : 'advisor.duty.off'];
   if (document.activeElement !== el.alias) el.alias.value = status.alias ?? '';
-  el.load.textContent = `${status.load ?? 0} / ${status.capacity ?? 0}`;
+  renderCapacity();
+  renderLoad();
+  el.supervisor.hidden = !status.supervisor;
+  if (status.duty) {
+    el.offDuty.hidden = true;
+  } else {
+    // Off duty nothing can be accepted any more.
+    for (const id of [...offers.keys()]) removeOffer(id, null);
+  }
+  renderWaiting();
 }
+
+function renderCapacity() {
+  const max = Math.max(1, Number(status.max) || Number(status.capacity) || 1);
+  if (el.capacity.options.length !== max) {
+    el.capacity.replaceChildren(...Array.from({ length: max }, (_, i) => new Option(String(i + 1), String(i + 1))));
+  }
+  const want = status.duty ? Number(status.capacity) : chosenCapacity || max;
+  el.capacity.value = String(Math.min(max, Math.max(1, want || max)));
+  el.capacity.disabled = !socket.open;
+}
+
+function renderLoad() {
+  const offeredNow = Number(status.offered) || 0;
+  const parts = [String(status.load ?? 0)];
+  if (offeredNow > 0) {
+    const visible = document.createElement('span');
+    visible.setAttribute('aria-hidden', 'true');
+    visible.textContent = ` (+${offeredNow})`;
+    const spoken = document.createElement('span');
+    spoken.className = 'visually-hidden';
+    spoken.textContent = ` (${fill(t['advisor.load.offered'], { count: offeredNow })})`;
+    parts.push(visible, spoken);
+  }
+  parts.push(` / ${status.capacity ?? 0}`);
+  el.load.replaceChildren(...parts);
+}
+
+function showOffDuty(reason) {
+  el.offDutyText.textContent = t[`advisor.off_duty.${reason}`] ?? t['advisor.off_duty.other'];
+  el.offDuty.hidden = false;
+  beep();
+}
+
+el.offDutyDismiss.addEventListener('click', () => {
+  el.offDuty.hidden = true;
+  el.duty.focus();
+});
+
+// --- queue view -----------------------------------------------------------
 
 function renderQueue() {
   const now = Date.now();
@@ -182,14 +405,209 @@ function renderQueue() {
   el.queue.replaceChildren(...items);
 }
 
-setInterval(() => {
-  if (queues.some((q) => q.waiting > 0)) renderQueue();
-}, 1000);
+// renderWaiting lists the waiting conversations, each with a Take button.
+// Items are kept and updated in place, so a button keeps its focus.
+function renderWaiting() {
+  const canTake = room();
+  el.waitingHint.textContent = waiting.length === 0 ? ''
+    : !status.duty ? t['advisor.waiting.off_duty']
+    : !canTake ? t['advisor.waiting.full'] : '';
+  el.waitingHint.hidden = el.waitingHint.textContent === '';
+  const items = [];
+  const ids = new Set();
+  // Served queue by queue; those in danger come first here whatever
+  // their queue, so that they stand out.
+  const order = waiting.filter((w) => w && typeof w.id === 'string')
+    .map((w, i) => [w, i])
+    .sort(([a, i], [b, j]) => (Number(b.priority) || 0) - (Number(a.priority) || 0) || i - j)
+    .map(([w]) => w);
+  for (const w of order) {
+    if (ids.has(w.id)) continue;
+    ids.add(w.id);
+    let item = waitingItems.get(w.id);
+    if (!item) {
+      item = waitingItem(w);
+      waitingItems.set(w.id, item);
+    }
+    item.w = w;
+    updateWaiting(item, canTake);
+    items.push(item.li);
+  }
+  for (const id of [...waitingItems.keys()]) if (!ids.has(id)) waitingItems.delete(id);
+  if (items.length === 0) {
+    waitingEmpty.textContent = t['advisor.waiting.empty'];
+    items.push(waitingEmpty);
+  }
+  const shown = el.waiting.children;
+  if (items.length !== shown.length || items.some((li, i) => shown[i] !== li)) {
+    const focused = document.activeElement;
+    el.waiting.replaceChildren(...items);
+    if (focused && focused !== document.body && el.waiting.contains(focused)) focused.focus();
+  }
+}
+
+function waitingItem(w) {
+  const li = document.createElement('li');
+  li.className = 'waiting-item';
+  const title = document.createElement('span');
+  title.className = 'waiting-title';
+  title.id = `waiting-${w.id}`;
+  const flag = document.createElement('span');
+  flag.className = 'waiting-flag';
+  const time = document.createElement('span');
+  time.className = 'waiting-time';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary take';
+  button.dataset.pick = w.id;
+  button.textContent = t['advisor.waiting.take'];
+  button.setAttribute('aria-describedby', title.id);
+  button.addEventListener('click', () => pick(w.id));
+  const text = document.createElement('span');
+  text.className = 'waiting-text';
+  text.append(title, ' ', flag, ' ', time);
+  li.append(text, button);
+  return { li, title, flag, time, button, w, priority: null };
+}
+
+function updateWaiting(item, canTake) {
+  const w = item.w;
+  item.title.textContent = `${queueName(w.queue)} · ${languageName(w.lang)}`;
+  if (item.priority !== Number(w.priority)) {
+    item.priority = Number(w.priority);
+    const flag = priorityFlag(w.priority);
+    item.flag.replaceChildren(...(flag ? [flag] : []));
+    item.li.classList.toggle('urgent', item.priority === 2);
+  }
+  item.time.textContent = fill(t['advisor.waiting.waited'], {
+    wait: duration((Number(w.waited) || 0) + (Date.now() - queuesAt) / 1000),
+  });
+  item.button.disabled = !canTake || picks.has(w.id);
+}
+
+function pick(id) {
+  clearNotice(el.queueNotice);
+  if (!room() || picks.has(id)) return;
+  if (!socket.send({ type: 'pick', conversation: id })) {
+    notice(el.queueNotice, t['advisor.error.offline']);
+    return;
+  }
+  picks.add(id);
+  renderWaiting();
+}
+
+// --- offers ---------------------------------------------------------------
+
+function offered(f) {
+  const info = f.conversation;
+  if (!info || typeof info.id !== 'string') return;
+  const c = conversations.get(info.id);
+  if (c && !c.closed) return; // ours already
+  let o = offers.get(info.id);
+  const isNew = !o;
+  if (!o) {
+    o = offerCard(info);
+    offers.set(info.id, o);
+    el.offers.append(o.li);
+  }
+  o.deadline = Number(f.deadline) || Date.now();
+  o.stale = false;
+  updateOffer(o);
+  el.offersSection.hidden = false;
+  clearNotice(el.offersNotice);
+  if (isNew) {
+    updateTitle();
+    beep(o.priority === 2);
+    const flag = o.priority === 2 ? `${t['advisor.priority.urgent']}: ` : '';
+    announce(`${flag}${fill(t['advisor.offer.announce'], { conversation: o.name })}`);
+  }
+}
+
+function offerCard(info) {
+  const priority = Number(info.priority) || 0;
+  const name = `${audienceName(info.audience)} · ${languageName(info.lang)}`;
+  const li = document.createElement('li');
+  li.className = 'offer';
+  li.dataset.priority = String(priority);
+  li.dataset.conversation = info.id;
+  const parts = [];
+  const flag = priorityFlag(priority);
+  if (flag) {
+    const p = document.createElement('p');
+    p.className = 'offer-flag';
+    p.append(flag);
+    parts.push(p);
+  }
+  const title = document.createElement('p');
+  title.className = 'offer-title';
+  title.id = `offer-${info.id}`;
+  title.textContent = name;
+  const times = document.createElement('p');
+  times.className = 'offer-times';
+  const waited = document.createElement('span');
+  const countdown = document.createElement('span');
+  countdown.className = 'offer-countdown';
+  times.append(waited, ' · ', countdown);
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'primary accept';
+  button.dataset.accept = info.id;
+  button.textContent = t['advisor.offer.accept'];
+  button.setAttribute('aria-describedby', title.id);
+  button.addEventListener('click', () => accept(info.id));
+  parts.push(title, times, button);
+  li.append(...parts);
+  return { id: info.id, name, priority, li, waited, countdown, button, waitedBase: Number(info.waited) || 0, at: Date.now(), deadline: 0, stale: false };
+}
+
+function updateOffer(o) {
+  const now = Date.now();
+  o.waited.textContent = fill(t['advisor.offer.waited'], { wait: duration(o.waitedBase + (now - o.at) / 1000) });
+  const left = Math.ceil((o.deadline - now) / 1000);
+  o.countdown.textContent = left > 0 ? fill(t['advisor.offer.countdown'], { time: duration(left) }) : t['advisor.offer.time_up'];
+  o.li.classList.toggle('ending', left <= 10);
+}
+
+function accept(id) {
+  const o = offers.get(id);
+  if (!o || accepts.has(id)) return;
+  clearNotice(el.offersNotice);
+  if (!socket.send({ type: 'accept', conversation: id })) {
+    notice(el.offersNotice, t['advisor.error.offline']);
+    return;
+  }
+  accepts.add(id);
+  o.button.disabled = true;
+}
+
+// removeOffer takes an offer's card away, with a notice saying why if
+// text is given.
+function removeOffer(id, text) {
+  const o = offers.get(id);
+  if (!o) return;
+  const hadFocus = o.li.contains(document.activeElement);
+  o.li.remove();
+  offers.delete(id);
+  accepts.delete(id);
+  el.offersSection.hidden = offers.size === 0;
+  if (text) notice(el.offersNotice, text);
+  updateTitle();
+  if (hadFocus) {
+    const next = offers.values().next().value;
+    (next ? next.button : el.heading).focus();
+  }
+}
 
 // --- conversations --------------------------------------------------------
 
 function assigned(info) {
   if (!info || typeof info.id !== 'string') return;
+  // Taken by the advisor's own hand: accepted or picked.
+  const taken = accepts.has(info.id) || picks.has(info.id);
+  accepts.delete(info.id);
+  picks.delete(info.id);
+  const lostFocus = document.activeElement === document.body || offers.get(info.id)?.li.contains(document.activeElement);
+  removeOffer(info.id, null);
   let c = conversations.get(info.id);
   if (!c) {
     c = create(info);
@@ -200,20 +618,31 @@ function assigned(info) {
     if (!selected) select(c.id, false);
     renderItem(c);
     updateTitle();
+    if (!taken) notify(c.priority === 2);
   } else if (c.closed) {
-    // Ours again (say, after a requeue came back to us).
+    // Ours again (say, after a requeue or a transfer came back to us).
     c.closed = null;
+    c.priority = Number(info.priority) || 0;
     renderItem(c);
     if (selected === c) renderPane();
+    if (!taken) notify(c.priority === 2);
   }
+  if (taken) {
+    select(c.id);
+    if (lostFocus || el.offers.contains(document.activeElement) || el.waiting.contains(document.activeElement)) el.heading.focus();
+  }
+  renderWaiting();
   // Taken back after a reconnect: deliver what did not get through.
   if (c.endRequested) {
     c.endRequested = !socket.send({ type: 'end', conversation: c.id });
     return;
   }
-  for (const m of c.transcript.unsent()) {
-    socket.send({ type: 'message', conversation: c.id, id: m.id, text: m.text });
-  }
+  for (const m of c.transcript.unsent()) send(c, m.id, m.text, m.kind);
+}
+
+// send writes an own message or internal note of c to the server.
+function send(c, id, text, kind) {
+  return socket.send({ type: kind === 'note' ? 'note' : 'message', conversation: c.id, id, text });
 }
 
 function create(info) {
@@ -224,11 +653,13 @@ function create(info) {
     audience: info.audience,
     lang: info.lang,
     waited: Number(info.waited) || 0,
+    priority: Number(info.priority) || 0,
     unread: 0,
     fresh: false,
     closed: null,
     endRequested: false,
     draft: '',
+    noteDraft: '',
     ol,
     item: document.createElement('li'),
   };
@@ -236,9 +667,11 @@ function create(info) {
     self: 'advisor',
     t,
     lang,
+    notes: true,
+    noteLabel: t['advisor.note.label'],
     who: (e) => (e.from === 'visitor' ? t['advisor.visitor'] : e.name || t['common.you']),
     system: systemText,
-    retry: (id, text) => socket.send({ type: 'message', conversation: c.id, id, text }),
+    retry: (id, text, kind) => send(c, id, text, kind),
   });
   const button = document.createElement('button');
   button.type = 'button';
@@ -255,13 +688,31 @@ function entry(c, e) {
   const pane = selected === c ? $('messages') : null;
   const nearBottom = pane && pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 80;
   if (!c.transcript.add(e)) return;
-  if (e.from === 'visitor' && !c.fresh && (selected !== c || !document.hasFocus())) {
-    c.unread++;
-    renderItem(c);
-    updateTitle();
+  if (e.from === 'visitor' && e.kind === 'message') {
+    if (!c.fresh && (selected !== c || !document.hasFocus())) {
+      c.unread++;
+      renderItem(c);
+      updateTitle();
+    }
+    if (document.hidden || selected !== c) notify(c.priority === 2);
   }
   if (e.kind === 'ended') markClosed(c, 'ended');
   if (nearBottom) pane.scrollTop = pane.scrollHeight;
+}
+
+function unassigned(id, c, reason) {
+  if (offers.has(id)) {
+    // An offer that ran out, or was taken back.
+    removeOffer(id, reason === 'offer_expired' ? t['advisor.offer.expired'] : null);
+    return;
+  }
+  if (c) markClosed(c, ['requeued', 'transferred', 'reassigned'].includes(reason) ? reason : 'ended');
+  if (id && id === transferring) {
+    transferring = null;
+    if (el.transferDialog.open) el.transferDialog.close('done');
+    announce(t['advisor.conversation.transferred_note']);
+    if (selected === c) el.heading.focus();
+  }
 }
 
 function markClosed(c, reason) {
@@ -269,7 +720,10 @@ function markClosed(c, reason) {
   c.closed = reason;
   for (const m of c.transcript.unsent()) c.transcript.fail(m.id, 'ended');
   renderItem(c);
-  if (selected === c) renderPane();
+  if (selected === c) {
+    if (el.transferDialog.open && transferring !== c.id) el.transferDialog.close('cancel');
+    renderPane();
+  }
 }
 
 function renderItem(c) {
@@ -279,6 +733,8 @@ function renderItem(c) {
   title.className = 'conv-title';
   title.textContent = `${index}. ${audienceName(c.audience)} · ${languageName(c.lang)}`;
   const parts = [title];
+  const flag = c.closed ? null : priorityFlag(c.priority);
+  if (flag) parts.push(' ', flag);
   if (c.closed) {
     const state = document.createElement('span');
     state.className = 'conv-state';
@@ -288,6 +744,7 @@ function renderItem(c) {
   if (c.unread > 0) {
     const badge = document.createElement('span');
     badge.className = 'badge';
+    badge.setAttribute('aria-hidden', 'true');
     badge.textContent = String(c.unread);
     const hidden = document.createElement('span');
     hidden.className = 'visually-hidden';
@@ -296,6 +753,7 @@ function renderItem(c) {
   }
   button.replaceChildren(...parts);
   button.classList.toggle('closed', !!c.closed);
+  button.classList.toggle('urgent', !c.closed && c.priority === 2);
   if (selected === c) button.setAttribute('aria-current', 'true');
   else button.removeAttribute('aria-current');
 }
@@ -304,7 +762,10 @@ function renderItem(c) {
 // so has seen it) rather than it being opened for them.
 function select(id, read = true) {
   const c = conversations.get(id) ?? null;
-  if (selected) selected.draft = el.text.value;
+  if (selected) {
+    selected.draft = el.text.value;
+    selected.noteDraft = el.noteText.value;
+  }
   const previous = selected;
   selected = c;
   // Each conversation keeps its own list; the selected one is #messages.
@@ -322,6 +783,7 @@ function select(id, read = true) {
     if (read) c.unread = 0;
     if (read) c.fresh = false;
     el.text.value = c.draft;
+    el.noteText.value = c.noteDraft;
     renderItem(c);
     next.scrollTop = next.scrollHeight;
   }
@@ -340,7 +802,8 @@ function renderPane() {
     return;
   }
   el.heading.textContent = `${audienceName(c.audience)} · ${languageName(c.lang)}`;
-  el.info.textContent = fill(t['advisor.conversation.waited'], { wait: duration(c.waited) });
+  const flag = c.closed ? null : priorityFlag(c.priority);
+  el.info.replaceChildren(...(flag ? [flag, ' '] : []), fill(t['advisor.conversation.waited'], { wait: duration(c.waited) }));
   el.controls.hidden = !!c.closed;
   el.closedControls.hidden = !c.closed;
   el.closedReason.textContent = c.closed ? t[`advisor.conversation.${c.closed}_note`] : '';
@@ -361,8 +824,10 @@ function remove(c) {
   updateTitle();
 }
 
+// updateTitle counts what waits for the advisor in the tab's title:
+// unread conversations and messages, and offers to answer.
 function updateTitle() {
-  let n = 0;
+  let n = offers.size;
   for (const c of conversations.values()) n += c.unread;
   document.title = n > 0 ? `(${n}) ${baseTitle}` : baseTitle;
 }
@@ -377,7 +842,7 @@ function markRead() {
 
 // Looking at or working in the open conversation counts as reading it.
 for (const type of ['pointerdown', 'focusin', 'keydown']) {
-  $('conversation').addEventListener(type, markRead);
+  el.pane.addEventListener(type, markRead);
 }
 window.addEventListener('focus', markRead);
 
@@ -386,7 +851,15 @@ window.addEventListener('focus', markRead);
 el.duty.addEventListener('click', () => {
   const on = !status.duty;
   if (!on && status.load > 0 && !confirm(t['advisor.duty.off_confirm'])) return;
-  socket.send({ type: 'duty', on });
+  const frame = { type: 'duty', on };
+  if (on && el.capacity.value) frame.capacity = Number(el.capacity.value);
+  socket.send(frame);
+});
+
+// A new capacity counts at once when on duty, else from going on duty.
+el.capacity.addEventListener('change', () => {
+  chosenCapacity = Number(el.capacity.value) || 0;
+  if (status.duty && chosenCapacity > 0) socket.send({ type: 'duty', on: true, capacity: chosenCapacity });
 });
 
 el.aliasForm.addEventListener('submit', (ev) => {
@@ -396,24 +869,38 @@ el.aliasForm.addEventListener('submit', (ev) => {
   socket.send({ type: 'alias', name });
 });
 
+// write sends what the advisor typed in field as an own entry of kind
+// (message or note) of the open conversation.
+function write(field, kind) {
+  const c = selected;
+  const text = field.value.trim();
+  if (!c || c.closed || !text) return;
+  const id = c.transcript.send(text, kind);
+  send(c, id, text, kind);
+  field.value = '';
+  if (kind === 'note') c.noteDraft = '';
+  else c.draft = '';
+  c.ol.scrollTop = c.ol.scrollHeight;
+}
+
 el.composer.addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const c = selected;
-  const text = el.text.value.trim();
-  if (!c || c.closed || !text) return;
-  const id = c.transcript.send(text);
-  socket.send({ type: 'message', conversation: c.id, id, text });
-  el.text.value = '';
-  c.draft = '';
-  c.ol.scrollTop = c.ol.scrollHeight;
+  write(el.text, 'message');
 });
 
-el.text.addEventListener('keydown', (ev) => {
-  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-    ev.preventDefault();
-    el.composer.requestSubmit();
-  }
+el.noteForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  write(el.noteText, 'note');
 });
+
+for (const [field, form] of [[el.text, el.composer], [el.noteText, el.noteForm]]) {
+  field.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+}
 
 el.end.addEventListener('click', () => {
   if (!selected || selected.closed) return;
@@ -444,7 +931,112 @@ el.close.addEventListener('click', () => {
   if (selected?.closed) remove(selected);
 });
 
-// Arrow keys move through the list; Alt+1..9 jumps to a conversation.
+// --- transfer -------------------------------------------------------------
+
+el.transfer.addEventListener('click', () => {
+  const c = selected;
+  if (!c || c.closed || typeof el.transferDialog.showModal !== 'function') return;
+  el.transferDialog.dataset.conversation = c.id;
+  el.transferNote.value = '';
+  el.transferError.hidden = true;
+  el.transferConfirm.disabled = false;
+  for (const input of el.transferForm.querySelectorAll('input[name="target"]')) input.checked = false;
+  renderTargets();
+  el.transferDialog.showModal();
+});
+
+// renderTargets lists the colleagues on duty and the queues a
+// conversation can go to, keeping the choice and the focus.
+function renderTargets() {
+  const checked = el.transferForm.querySelector('input[name="target"]:checked')?.value;
+  const focused = document.activeElement?.name === 'target' ? document.activeElement.value : null;
+  const advisors = colleagues.filter((a) => a && typeof a.name === 'string').map((a, i) => {
+    const full = (Number(a.load) || 0) >= (Number(a.capacity) || 0);
+    const load = `${Number(a.load) || 0} / ${Number(a.capacity) || 0}`;
+    return target(`advisor-${i}`, `advisor:${a.name}`, a.alias || a.name,
+      full ? `${load} · ${t['advisor.transfer.full']}` : load, full);
+  });
+  const queueTargets = queues.filter((q) => q && typeof q.name === 'string').map((q, i) =>
+    target(`queue-${i}`, `queue:${q.name}`, queueName(q.name), fill(t['advisor.queue.waiting'], { count: q.waiting ?? 0 }), false));
+  el.transferAdvisors.replaceChildren(...advisors);
+  el.transferQueues.replaceChildren(...queueTargets);
+  el.transferNoAdvisors.hidden = advisors.length > 0;
+  for (const input of el.transferForm.querySelectorAll('input[name="target"]')) {
+    if (input.value === checked && !input.disabled) input.checked = true;
+    if (input.value === focused && !input.disabled) input.focus();
+  }
+}
+
+function target(key, value, name, detail, disabled) {
+  const div = document.createElement('div');
+  div.className = 'target';
+  const input = document.createElement('input');
+  input.type = 'radio';
+  input.name = 'target';
+  input.id = `target-${key}`;
+  input.value = value;
+  input.disabled = disabled;
+  const label = document.createElement('label');
+  label.htmlFor = input.id;
+  const strong = document.createElement('span');
+  strong.className = 'target-name';
+  strong.textContent = name;
+  const small = document.createElement('span');
+  small.className = 'target-detail';
+  small.textContent = detail;
+  label.append(strong, ' ', small);
+  div.append(input, label);
+  return div;
+}
+
+function transferError(text) {
+  el.transferConfirm.disabled = false;
+  if (!el.transferDialog.open) {
+    announce(text);
+    return;
+  }
+  el.transferError.textContent = text;
+  el.transferError.hidden = false;
+}
+
+el.transferForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const c = conversations.get(el.transferDialog.dataset.conversation);
+  if (!c || c.closed) {
+    el.transferDialog.close('cancel');
+    return;
+  }
+  const choice = el.transferForm.querySelector('input[name="target"]:checked')?.value ?? '';
+  const at = choice.indexOf(':');
+  if (at < 0) {
+    transferError(t['advisor.transfer.error.choose']);
+    return;
+  }
+  const frame = { type: 'transfer', conversation: c.id };
+  if (choice.slice(0, at) === 'advisor') frame.to_advisor = choice.slice(at + 1);
+  else frame.to_queue = choice.slice(at + 1);
+  const note = el.transferNote.value.trim();
+  if (note) frame.note = note;
+  el.transferError.hidden = true;
+  if (!socket.send(frame)) {
+    transferError(t['advisor.error.offline']);
+    return;
+  }
+  transferring = c.id;
+  el.transferConfirm.disabled = true;
+});
+
+el.transferCancel.addEventListener('click', () => el.transferDialog.close('cancel'));
+
+el.transferDialog.addEventListener('close', () => {
+  el.transferConfirm.disabled = false;
+  if (!el.transfer.hidden && !el.controls.hidden) el.transfer.focus();
+});
+
+// --- keyboard -------------------------------------------------------------
+
+// Arrow keys move through the list; Alt+1..9 jumps to a conversation;
+// Alt+A accepts the oldest offer.
 el.list.addEventListener('keydown', (ev) => {
   if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
   const buttons = [...el.list.querySelectorAll('button[data-conversation]')];
@@ -458,6 +1050,13 @@ el.list.addEventListener('keydown', (ev) => {
 
 document.addEventListener('keydown', (ev) => {
   if (!ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.code === 'KeyA') {
+    const first = offers.values().next().value;
+    if (!first) return;
+    ev.preventDefault();
+    accept(first.id);
+    return;
+  }
   const m = /^Digit([1-9])$/.exec(ev.code);
   if (!m) return;
   const id = [...conversations.keys()][Number(m[1]) - 1];
@@ -466,8 +1065,19 @@ document.addEventListener('keydown', (ev) => {
   select(id);
 });
 
+// --- clock ----------------------------------------------------------------
+
+setInterval(() => {
+  if (queues.some((q) => q.waiting > 0)) renderQueue();
+  const canTake = room();
+  for (const item of waitingItems.values()) updateWaiting(item, canTake);
+  for (const o of offers.values()) updateOffer(o);
+}, 1000);
+
 // --- start ----------------------------------------------------------------
 
+renderMute();
 renderQueue();
+renderWaiting();
 renderPane();
 socket.connect();

@@ -25,6 +25,10 @@ export function readMessages() {
   }
 }
 
+// OWN_KINDS are the entries a side writes itself, with a client id, an ack
+// and a retry: messages, and the advisors' internal notes.
+const OWN_KINDS = new Set(['message', 'note']);
+
 const ERROR_KEYS = {
   too_long: 'error.too_long',
   empty: 'error.empty',
@@ -42,14 +46,18 @@ export function errorText(t, code) {
 export class Transcript {
   // ol: the list element. opts.self: 'visitor' or 'advisor' (whose messages
   // are "mine"); opts.t: messages; opts.lang; opts.who(entry) -> sender
-  // label; opts.system(entry) -> notice text; opts.retry(id).
+  // label; opts.system(entry) -> notice text; opts.retry(id, text, kind).
+  // Own entries are messages or, on the advisors' side, internal notes
+  // (kind 'note'): both are acked, retried and resent alike, each as what
+  // it is. opts.notes: this side may see internal notes (advisors only);
+  // opts.noteLabel says what a note is, on each of them.
   constructor(ol, opts) {
     this.ol = ol;
     this.opts = opts;
     this.seen = new Set();
     this.highest = 0; // every seq up to this one is here: the resume point
     this.ats = new Map(); // seq -> the server's at of that entry
-    this.outbox = new Map(); // client id -> {text, failed}
+    this.outbox = new Map(); // client id -> {text, kind, failed}
     this.time = new Intl.DateTimeFormat(opts.lang, { hour: '2-digit', minute: '2-digit' });
   }
 
@@ -73,13 +81,14 @@ export class Transcript {
       if (Number(entry.at)) this.ats.set(seq, Number(entry.at));
       return false;
     }
-    if (entry.kind === 'hidden') {
+    if (entry.kind === 'hidden' || (entry.kind === 'note' && !this.opts.notes)) {
       // An entry this side may not see (an advisor's internal note): only
-      // its seq counts.
+      // its seq counts. The visitor's socket never gets a note's text;
+      // should one arrive all the same, the visitor's page shows nothing.
       this.markSeen(seq, entry.at);
       return false;
     }
-    const mine = entry.kind === 'message' && entry.from === this.opts.self;
+    const mine = OWN_KINDS.has(entry.kind) && entry.from === this.opts.self;
     if (mine && this.outbox.has(entry.id)) {
       this.confirm(entry.id, seq, entry.at);
       return true;
@@ -89,11 +98,12 @@ export class Transcript {
     return true;
   }
 
-  // send shows an own message as pending and returns its client id.
-  send(text) {
+  // send shows an own message (or, with kind 'note', an internal note) as
+  // pending and returns its client id.
+  send(text, kind = 'message') {
     const id = newClientID();
-    this.outbox.set(id, { text, failed: false });
-    const li = this.render({ kind: 'message', from: this.opts.self, text, at: Date.now() });
+    this.outbox.set(id, { text, kind, failed: false });
+    const li = this.render({ kind, from: this.opts.self, text, at: Date.now() });
     li.classList.add('pending');
     li.dataset.clientId = id;
     this.setStatus(li, this.opts.t['common.sending']);
@@ -119,9 +129,9 @@ export class Transcript {
     for (const li of lost) {
       li.dataset.seq = String(keep + 0.25); // above the notice, below what comes
       li.classList.add('lost');
-      if (li.dataset.from === this.opts.self && li.dataset.kind === 'message') {
+      if (li.dataset.from === this.opts.self && OWN_KINDS.has(li.dataset.kind)) {
         const id = newClientID();
-        this.outbox.set(id, { text: li.querySelector('.text')?.textContent ?? '', failed: true });
+        this.outbox.set(id, { text: li.querySelector('.text')?.textContent ?? '', kind: li.dataset.kind, failed: true });
         li.dataset.clientId = id;
         this.fail(id, 'lost');
       } else if (li.querySelector('.meta')) {
@@ -155,14 +165,15 @@ export class Transcript {
       li.classList.remove('failed');
       li.classList.add('pending');
       this.setStatus(li, this.opts.t['common.sending']);
-      this.opts.retry(id, item.text);
+      this.opts.retry(id, item.text, item.kind);
     });
     status.append(' ', button);
   }
 
-  // unsent lists own messages to send again after a reconnect.
+  // unsent lists own messages (and notes: see kind) to send again after a
+  // reconnect.
   unsent() {
-    return [...this.outbox].filter(([, m]) => !m.failed).map(([id, m]) => ({ id, text: m.text }));
+    return [...this.outbox].filter(([, m]) => !m.failed).map(([id, m]) => ({ id, text: m.text, kind: m.kind }));
   }
 
   confirm(id, seq, at) {
@@ -208,16 +219,26 @@ export class Transcript {
   render(entry) {
     const li = document.createElement('li');
     li.className = 'msg';
-    li.dataset.from = entry.kind === 'message' ? entry.from : 'system';
+    li.dataset.from = OWN_KINDS.has(entry.kind) ? entry.from : 'system';
     li.dataset.kind = entry.kind;
-    if (entry.kind !== 'message') {
+    if (!OWN_KINDS.has(entry.kind)) {
       const p = document.createElement('p');
       p.className = 'text';
       p.textContent = this.opts.system(entry);
       li.append(p);
       return li;
     }
-    if (entry.from === this.opts.self) li.classList.add('mine');
+    if (entry.kind === 'note') {
+      // Set apart from what the visitor reads, in words and not only in
+      // looks.
+      li.classList.add('note');
+      const label = document.createElement('p');
+      label.className = 'note-label';
+      label.textContent = this.opts.noteLabel ?? '';
+      li.append(label);
+    } else if (entry.from === this.opts.self) {
+      li.classList.add('mine');
+    }
     const meta = document.createElement('p');
     meta.className = 'meta';
     const who = document.createElement('span');
