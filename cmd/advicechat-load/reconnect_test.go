@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 )
 
 // testClient is a raw protocol client for the tests that need one step at
@@ -195,34 +195,6 @@ func TestAdvisorInternalErrorNamesMessage(t *testing.T) {
 	}
 }
 
-// loseTail makes Redis hold conv as a replica would that missed its last
-// entries when it was promoted: the stream and its seq end at keep, and
-// the lost entries' client ids are forgotten, so new entries take their
-// seqs. It returns how many entries were dropped.
-var loseTail = redis.NewScript(`
-local log, meta, cids, keep = KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1])
-local all = redis.call('XRANGE', log, '-', '+')
-redis.call('DEL', log)
-local dropped = 0
-for _, m in ipairs(all) do
-  local seq = tonumber(string.sub(m[1], 3))
-  if seq <= keep then
-    redis.call('XADD', log, m[1], unpack(m[2]))
-  else
-    dropped = dropped + 1
-    local f = m[2]
-    local from, cid = '', ''
-    for i = 1, #f, 2 do
-      if f[i] == 'f' then from = f[i + 1] end
-      if f[i] == 'c' then cid = f[i + 1] end
-    end
-    if cid ~= '' then redis.call('HDEL', cids, from .. ':' .. cid) end
-  end
-end
-redis.call('HSET', meta, 'seq', keep)
-return dropped
-`)
-
 // TestFaultLossReported: a failover without replica acks loses the last
 // entries of a conversation and the next entries take their seqs. Neither
 // side may go on as if nothing happened: both get an interrupted frame
@@ -245,19 +217,8 @@ func TestFaultLossReported(t *testing.T) {
 	keep := last.Seq - 2 // m1 and m2 are lost
 
 	ctx := context.Background()
-	keys, err := p.redis.Client.Keys(ctx, "*{c:"+p.conv+"}:*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byRole := map[string]string{}
-	for _, k := range keys {
-		byRole[k[strings.LastIndex(k, ":")+1:]] = k
-	}
-	if byRole["log"] == "" || byRole["meta"] == "" {
-		t.Fatalf("conversation keys not found: %v", keys)
-	}
-	n, err := loseTail.Run(ctx, p.redis.Client, []string{byRole["log"], byRole["meta"], byRole["meta"][:len(byRole["meta"])-len("meta")] + "cids"}, keep).Int()
-	if err != nil || n != 2 {
+	store := redisstore.New(p.redis.Client, redisstore.Options{Prefix: "load:"})
+	if n, err := redistest.LoseTail(ctx, p.redis.Client, store, p.conv, keep); err != nil || n != 2 {
 		t.Fatalf("dropping the tail: %d entries, %v", n, err)
 	}
 	// The promoted replica's pub/sub has nobody on it: every instance

@@ -8,32 +8,10 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/redis/go-redis/v9"
-)
 
-// cutTail makes Redis hold a conversation as a replica would that missed
-// its last entries when it was promoted: the stream and its seq end at
-// keep, the lost entries' client ids are forgotten.
-var cutTail = redis.NewScript(`
-local meta, log, cids, keep = KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1])
-local all = redis.call('XRANGE', log, '-', '+')
-redis.call('DEL', log)
-for _, m in ipairs(all) do
-  local seq = tonumber(string.sub(m[1], 3))
-  if seq <= keep then
-    redis.call('XADD', log, m[1], unpack(m[2]))
-  else
-    local f, from, cid = m[2], '', ''
-    for i = 1, #f, 2 do
-      if f[i] == 'f' then from = f[i + 1] end
-      if f[i] == 'c' then cid = f[i + 1] end
-    end
-    if cid ~= '' then redis.call('HDEL', cids, from .. ':' .. cid) end
-  end
-end
-redis.call('HSET', meta, 'seq', keep)
-return #all
-`)
+	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
+)
 
 // TestBrowserLossShown: the service restarts and Redis comes back without
 // the conversation's last two entries, as after a failover to a replica
@@ -87,9 +65,9 @@ func TestBrowserLossShown(t *testing.T) {
 	// joined (1), first message (2), the reply (3) and the lost message
 	// (4): 3 and 4 are lost.
 	ctx := context.Background()
-	keys := func(what string) string { return a.Redis.Prefix + "{c:" + conv + "}:" + what }
-	if n, err := cutTail.Run(ctx, a.Redis.Client, []string{keys("meta"), keys("log"), keys("cids")}, 2).Int(); err != nil || n != 4 {
-		t.Fatalf("cutting the stream back: %d entries before, %v; want 4", n, err)
+	store := redisstore.New(a.Redis.Client, redisstore.Options{Prefix: a.Redis.Prefix})
+	if n, err := redistest.LoseTail(ctx, a.Redis.Client, store, conv, 2); err != nil || n != 2 {
+		t.Fatalf("cutting the stream back: %d entries dropped, %v; want 2", n, err)
 	}
 	env := maps.Clone(a.env)
 	env["ADVICECHAT_ADDR"] = addr
