@@ -205,7 +205,8 @@ type client struct {
 	conn   *websocket.Conn
 	frames chan frame
 	closed chan struct{}
-	err    error // why reading stopped; valid after closed
+	err    error   // why reading stopped; valid after closed
+	kept   []frame // skipped by expectKeeping, for the next expect
 }
 
 // frame is a decoded server frame.
@@ -309,9 +310,17 @@ func (c *client) sendRaw(b []byte) {
 const waitTimeout = 15 * time.Second
 
 // expect returns the first frame for which match is true, skipping the
-// others; it fails the test if none comes in time.
+// others; it fails the test if none comes in time. Frames kept by
+// expectKeeping come first.
 func (c *client) expect(what string, match func(frame) bool) frame {
 	c.tb.Helper()
+	for i, f := range c.kept {
+		if match(f) {
+			c.kept = append(c.kept[:i:i], c.kept[i+1:]...)
+			return f
+		}
+	}
+	c.kept = nil
 	deadline := time.After(waitTimeout)
 	for {
 		select {
@@ -335,6 +344,23 @@ func (c *client) expect(what string, match func(frame) bool) frame {
 			c.tb.Fatalf("no %s within %s", what, waitTimeout)
 		}
 	}
+}
+
+// expectKeeping is expect that keeps the frames it skips for the next
+// expect: for a step whose frames may interleave with what the test looks
+// for next (going on duty while a conversation already waits).
+func (c *client) expectKeeping(what string, match func(frame) bool) frame {
+	c.tb.Helper()
+	var skipped []frame
+	f := c.expect(what, func(f frame) bool {
+		if match(f) {
+			return true
+		}
+		skipped = append(skipped, f)
+		return false
+	})
+	c.kept = append(skipped, c.kept...)
+	return f
 }
 
 // expectType waits for a frame of a type.
