@@ -1,4 +1,6 @@
-// The visitor's chat page: landing -> waiting -> chatting -> ended.
+// The visitor's chat page: landing -> waiting -> chatting -> ended, or
+// landing -> busy when the wait would be too long. A visitor in danger now
+// sees 112 first and goes to the front of the queue (urgent).
 // Speaks docs/protocol.md on /ws/visitor.
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, fill, readMessages } from './transcript.js';
@@ -9,6 +11,7 @@ const KEY = {
   token: 'advicechat.token',
   seq: 'advicechat.seq',
   state: 'advicechat.state',
+  urgent: 'advicechat.urgent',
 };
 
 const t = readMessages();
@@ -24,6 +27,10 @@ const el = {
   text: $('text'), end: $('end'), endDialog: $('end-dialog'),
   endedReason: $('ended-reason'), endedHeading: $('ended-heading'), newChat: $('new'),
   reconnecting: $('reconnecting'), quickExit: $('quick-exit'),
+  danger: $('danger'), dangerCall: $('danger-call'), dangerText: $('danger-text'),
+  dangerNote: $('danger-note'), dangerClosed: $('danger-closed'),
+  estimate: $('estimate'), longWait: $('long-wait'), longWaitContent: $('long-wait-content'),
+  busy: $('busy'), busyWait: $('busy-wait'), busyRetry: $('busy-retry'),
 };
 
 let socket = null;
@@ -31,6 +38,7 @@ let transcript = newTranscript();
 let conversation = sessionStorage.getItem(KEY.conversation);
 let token = sessionStorage.getItem(KEY.token);
 let audience = null;
+let urgent = sessionStorage.getItem(KEY.urgent) === '1'; // in danger now: 112 stays on screen
 let advisorName = '';
 let over = false; // the conversation has ended: no more reconnects
 let endRequested = false; // an end to deliver once the socket is back
@@ -57,6 +65,10 @@ function systemText(e) {
       return t[`visitor.entry.requeued.${e.reason}`] ?? t['visitor.entry.requeued.advisor_left'];
     case 'ended':
       return t[`visitor.entry.ended.${e.reason}`] ?? t['visitor.ended.heading'];
+    case 'transferred':
+      return e.name
+        ? fill(t['visitor.entry.transferred'], { name: e.name })
+        : t['visitor.entry.transferred_queue'];
     default:
       return '';
   }
@@ -109,7 +121,9 @@ function setState(state) {
   body.dataset.state = state;
   el.landing.hidden = state !== 'landing';
   el.waiting.hidden = state !== 'waiting';
+  el.busy.hidden = state !== 'busy';
   el.ended.hidden = state !== 'ended';
+  showDanger();
   el.chat.hidden = state !== 'chatting' && (state === 'landing' || transcript.size === 0);
   el.controls.hidden = state !== 'chatting';
   el.advisor.hidden = state !== 'chatting';
@@ -121,15 +135,65 @@ function setState(state) {
   if (state === 'ended') el.endedHeading.focus();
   else if (lost && state === 'chatting') el.text.focus();
   else if (lost) $(`${state}-heading`).focus();
-  if (state === 'waiting' || state === 'ended') {
-    (state === 'waiting' ? el.waiting : el.ended).scrollIntoView({ block: 'nearest' });
+  if (state === 'waiting' || state === 'ended' || state === 'busy') {
+    $(state).scrollIntoView({ block: 'nearest' });
   }
+}
+
+// setText changes a text only when it differs, so that a live region
+// speaks only when there is something new to say.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function showPosition(position) {
   const n = Number(position);
-  if (n === 1) el.position.textContent = t['visitor.waiting.next'];
-  else if (n > 1) el.position.textContent = fill(t['visitor.waiting.position'], { position: n });
+  if (n === 1) setText(el.position, t['visitor.waiting.next']);
+  else if (n > 1) setText(el.position, fill(t['visitor.waiting.position'], { position: n }));
+}
+
+const plural = new Intl.PluralRules(lang);
+
+// estimateText says "about n minutes" in the page's language and plural
+// form; every locale has a text for each form a wait can take.
+function estimateText(n) {
+  return fill(t[`visitor.wait.estimate.${plural.select(n)}`] ?? t['visitor.wait.estimate.other'], { n });
+}
+
+// showEstimate shows the server's estimate (whole minutes), or says there
+// is none: nobody on duty serves the queue.
+function showEstimate(wait) {
+  const n = Number(wait);
+  setText(el.estimate, Number.isInteger(n) && n > 0 ? estimateText(n) : t['visitor.wait.unknown']);
+}
+
+// showLongWait offers the other ways to get help to a visitor who has
+// waited the longest wait the service promises; they keep their place.
+function showLongWait(on) {
+  if (!on) {
+    el.longWait.replaceChildren();
+  } else if (!el.longWait.firstElementChild) {
+    el.longWait.append(el.longWaitContent.content.cloneNode(true));
+  }
+}
+
+// showDanger keeps 112 in view for a visitor in danger now, from the
+// landing page (when the chat is closed) to the end of the conversation.
+// Until an advisor is there it says one will come as soon as possible.
+function showDanger() {
+  const closed = $('start').disabled;
+  const before = !['chatting', 'ended'].includes(body.dataset.state);
+  el.danger.hidden = !urgent;
+  el.dangerText.hidden = closed || !before;
+  el.dangerNote.hidden = closed || before;
+  el.dangerClosed.hidden = !closed;
+}
+
+// minutesIn reads the expected wait from a busy error's (English) message,
+// "... about 50 minutes ..."; 0 when it says none.
+function minutesIn(message) {
+  const m = /\b(\d{1,4}) minutes?\b/.exec(message ?? '');
+  return m ? Number(m[1]) : 0;
 }
 
 function showAdvisor(name) {
@@ -161,10 +225,13 @@ function reset(noticeKey) {
   conversation = token = audience = null;
   advisorName = '';
   endRequested = false;
+  urgent = false;
   el.messages.replaceChildren();
   transcript = newTranscript();
   el.advisor.textContent = '';
   el.position.textContent = t['visitor.waiting.connecting'];
+  el.estimate.textContent = '';
+  showLongWait(false);
   el.startForm.reset();
   el.notice.hidden = !noticeKey;
   el.notice.textContent = noticeKey ? t[noticeKey] : '';
@@ -182,7 +249,7 @@ function connect() {
       if (conversation && token) {
         socket.send({ type: 'resume', conversation, token, after: transcript.highest, at: transcript.highestAt });
       } else if (audience) {
-        socket.send({ type: 'start', audience, lang });
+        socket.send({ type: 'start', audience, lang, urgent });
       } else {
         socket.close();
       }
@@ -214,14 +281,17 @@ function onframe(f) {
       sessionStorage.setItem(KEY.conversation, conversation);
       sessionStorage.setItem(KEY.token, token);
       sessionStorage.setItem(KEY.seq, '0');
+      if (urgent) sessionStorage.setItem(KEY.urgent, '1');
       break;
     case 'state':
       if (!resumed) accepted();
       if (over && f.status !== 'ended') break;
       if (f.status === 'waiting') {
         showPosition(f.position);
+        showEstimate(f.wait);
         setState('waiting');
       } else if (f.status === 'active') {
+        showLongWait(false);
         showAdvisor(f.advisor);
         setState('chatting');
       } else if (f.status === 'ended') {
@@ -246,6 +316,7 @@ function onframe(f) {
       if (f.id) transcript.fail(f.id, f.code);
       else if (f.code === 'not_found' || f.code === 'unauthorized') reset('visitor.resume_failed');
       else if (!conversation && f.code === 'closed') closedNow();
+      else if (!conversation && f.code === 'busy') busyNow(f.message);
       else if (!conversation && (f.code === 'rate_limited' || f.code === 'unavailable')) reset(`visitor.start.${f.code}`);
       else if (f.code === 'ended') finish(null);
       break;
@@ -258,6 +329,21 @@ function onframe(f) {
 function closedNow() {
   reset(null);
   location.reload();
+}
+
+// busyNow handles a start refused because the wait would be too long:
+// nothing was started, so the socket goes, and the page says so with the
+// other ways to get help and a way to try again. The expected wait is
+// shown when the message gives it.
+function busyNow(message) {
+  over = true;
+  socket?.close();
+  socket = null;
+  forget();
+  const n = minutesIn(message);
+  el.busyWait.hidden = n === 0;
+  el.busyWait.textContent = n ? estimateText(n) : '';
+  setState('busy');
 }
 
 // accepted runs once per connection when the server has taken our start or
@@ -274,10 +360,22 @@ function accepted() {
 }
 
 function entry(e) {
+  if (e.kind === 'waited_long') {
+    // Not a line in the conversation but a panel in the waiting card; the
+    // transcript keeps only its seq.
+    transcript.add({ ...e, kind: 'hidden' });
+    saveSeq();
+    if (body.dataset.state === 'waiting') showLongWait(true);
+    return;
+  }
   const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
   if (!transcript.add(e)) return;
   saveSeq();
   if (e.kind === 'joined') showAdvisor(e.name);
+  if (e.kind === 'transferred') {
+    if (e.name) showAdvisor(e.name);
+    else advisorName = '';
+  }
   if (e.kind === 'ended') endRequested = false;
   if (e.kind === 'ended' && !over) finish(e.reason);
   if (body.dataset.state !== 'landing') el.chat.hidden = false;
@@ -311,12 +409,47 @@ el.startForm.addEventListener('submit', (ev) => {
     return;
   }
   audience = choice.value;
+  begin();
+  $('waiting-heading').focus();
+});
+
+// begin starts a conversation for audience (urgent or not) and waits.
+function begin() {
   conversation = token = null;
   el.notice.hidden = true;
+  el.audienceError.hidden = true;
   el.position.textContent = t['visitor.waiting.connecting'];
+  el.estimate.textContent = '';
+  showLongWait(false);
   setState('waiting');
-  $('waiting-heading').focus();
   connect();
+}
+
+// inDanger answers "I am in danger right now": 112 at once, and the chat
+// starts without another question, before everyone else. The audience is
+// the one chosen if any, else the public line (worried about someone or
+// oneself), which is what nearly everyone in danger is. A closed chat
+// cannot start; 112 is then all the page can offer.
+function inDanger() {
+  urgent = true;
+  if ($('start').disabled) {
+    showDanger();
+    el.dangerCall.focus();
+    return;
+  }
+  audience ??= el.startForm.querySelector('input[name=audience]:checked')?.value ?? 'public';
+  begin();
+  el.dangerCall.focus();
+}
+
+for (const button of document.querySelectorAll('button.danger-start')) {
+  button.addEventListener('click', inDanger);
+}
+
+el.busyRetry.addEventListener('click', () => {
+  audience ??= 'public';
+  begin();
+  $('waiting-heading').focus();
 });
 
 el.composer.addEventListener('submit', (ev) => {
