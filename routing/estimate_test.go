@@ -164,3 +164,54 @@ func mustPick(tb testing.TB, q *Queue, id, advisor string) {
 		tb.Fatalf("Pick(%s, %s) = %+v, %v", id, advisor, a, err)
 	}
 }
+
+// TestEstimatedWaitLanguage: a conversation whose language nobody on duty
+// speaks waits at least until it may fall back, and nobody can say how
+// long when it may not fall back or nobody speaks a fallback language.
+func TestEstimatedWaitLanguage(t *testing.T) {
+	ctx := context.Background()
+	q, _, clk := mustQueue(t, Config{DefaultHandling: time.Minute, FallbackAfter: 5 * time.Minute, FallbackLanguages: []string{"en"}})
+	mustOnDuty(t, q, Advisor{Name: "ann", Capacity: 1, Audiences: []string{"public"}, Languages: []string{"en"}})
+	if _, err := q.Enqueue(ctx, "busy", Need{Audience: "public", Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	mustPick(t, q, "busy", "ann")
+	for _, n := range []struct {
+		id   string
+		need Need
+	}{
+		{"tr", Need{Audience: "public", Lang: "tr"}},
+		{"tr-only", Need{Audience: "public", Lang: "tr", NoFallback: true}},
+		{"en", Need{Audience: "public", Lang: "en"}},
+	} {
+		clk.Set(clk.Now().Add(time.Millisecond)) // in this order
+		if _, err := q.Enqueue(ctx, n.id, n.need); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Set(at(time.Minute))
+	for id, want := range map[string]time.Duration{
+		"tr":      4*time.Minute + time.Millisecond, // falls back 5 minutes after it came, 1 has gone; the queue alone says 1
+		"tr-only": UnknownWait,
+		"en":      3 * time.Minute, // third in line, one place, 1 minute each
+	} {
+		if st := mustState(t, q, id); st.EstimatedWait != want {
+			t.Errorf("State(%s).EstimatedWait = %v (position %d), want %v", id, st.EstimatedWait, st.Position, want)
+		}
+	}
+	for _, tt := range []struct {
+		need Need
+		want time.Duration
+		ok   bool
+	}{
+		{Need{Audience: "public", Lang: "en"}, 4 * time.Minute, true},
+		{Need{Audience: "public", Lang: "tr"}, 5 * time.Minute, true},
+		{Need{Audience: "public", Lang: "tr", NoFallback: true}, 0, false},
+		{Need{Audience: "public"}, 4 * time.Minute, true},
+	} {
+		d, ok, err := q.ExpectedWaitFor(ctx, tt.need)
+		if err != nil || d != tt.want || ok != tt.ok {
+			t.Errorf("ExpectedWaitFor(%+v) = %v, %v, %v; want %v, %v", tt.need, d, ok, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	pipe := q.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg", "why", "pri", "odl")
+		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg", "why", "pri", "odl", "fb")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("conversation states: %w", err)
@@ -55,9 +55,11 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	out := make([]ConversationState, len(ids))
 	pipe = q.rdb.Pipeline()
 	ranks := make([]*redis.IntCmd, len(ids))
+	fallback := make([]bool, len(ids))
 	for i, id := range ids {
 		v := cmds[i].Val()
 		str := func(j int) string { s, _ := v[j].(string); return s }
+		fallback[i] = str(10) != "0"
 		out[i] = ConversationState{ID: id, Status: str(0), Queue: str(1), Audience: str(2), Lang: str(3), Advisor: str(4),
 			Enqueued: unixMilli(str(5)), Assigned: unixMilli(str(6)), Reason: str(7), Priority: atoi(str(8))}
 		switch out[i].Status {
@@ -80,7 +82,8 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	for i, r := range ranks {
 		if r != nil && r.Err() == nil {
 			out[i].Position = int(r.Val()) + 1
-			if d, ok := basis.wait(out[i].Queue, out[i].Position); ok {
+			w := want{queue: out[i].Queue, lang: out[i].Lang, fallback: fallback[i], enqueued: out[i].Enqueued}
+			if d, ok := basis.wait(w, out[i].Position); ok {
 				out[i].EstimatedWait = d
 			} else {
 				out[i].EstimatedWait = UnknownWait

@@ -168,7 +168,7 @@ func (v *visitor) start(data []byte) {
 	if !f.Urgent && v.srv.cfg.BusyWait > 0 {
 		// Better told now than after an hour in the queue; someone in
 		// danger queues whatever the wait, before everybody else.
-		wait, known, err := v.srv.queue.ExpectedWait(ctx, f.Audience)
+		wait, known, err := v.srv.queue.ExpectedWaitFor(ctx, routing.Need{Audience: f.Audience, Lang: f.Lang, NoFallback: f.Fallback != nil && !*f.Fallback})
 		if err != nil {
 			v.internal(err)
 			return
