@@ -18,9 +18,10 @@ import (
 // the supervisor view, which Anna has not;
 // Anna writes an internal note, tries a transfer that is refused, then
 // transfers her conversation to Bert with a note; Bert sees both notes,
-// and the visitor's page never shows either. axe checks the console with
-// an offer card, with the transfer dialog open and a note in the
-// transcript, and in Arabic.
+// and the visitor's page never shows either; with no canned responses
+// configured, "/" in Bert's message box is just a character. axe checks
+// the console with an offer card, with the transfer dialog open and a note
+// in the transcript, and in Arabic.
 func TestBrowserConsole(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("browser test needs Chromium at %s (Debian package chromium): %v", chromiumPath, err)
@@ -189,6 +190,11 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("visitor sees %q, want Bert's reply %q", got, reply)
 	}
 	vis1.waitFor("advisor named Bert", `() => document.getElementById('advisor').textContent.includes('Bert')`)
+	// No canned responses are configured: "/" is just a character.
+	bert.do("type a slash", chromedp.SendKeys(chromedp.ID("text"), "1 / 2"))
+	if got := evalString(bert, "message box", `[document.getElementById('text').getAttribute('role'), document.getElementById('canned').hidden, document.getElementById('canned-hint').hidden, document.getElementById('text').value.trim()].join('|')`); got != "|true|true|1 / 2" {
+		t.Errorf("without canned responses, after typing a slash: role|list hidden|hint hidden|value = %q, want |true|true|1 / 2", got)
+	}
 	page := tabRun(vis1, "visitor page", chromedp.Evaluate[string](`document.documentElement.outerHTML + document.documentElement.innerText`))
 	for _, secret := range []string{note, handover, "Internal: the son", "Handover:"} {
 		if strings.Contains(page, secret) {

@@ -1,6 +1,7 @@
 // The advisor console: duty and capacity, display name, offers, the queue
 // view with picks by hand, several conversations at once with internal
-// notes and transfers. Speaks docs/protocol.md on /ws/advisor.
+// notes and transfers, canned responses, outcome tags and typing
+// indicators. Speaks docs/protocol.md on /ws/advisor.
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, fill, readMessages } from './transcript.js';
 
@@ -19,7 +20,11 @@ const el = {
   pane: $('conversation'), heading: $('conversation-heading'), info: $('conversation-info'),
   controls: $('conversation-controls'), composer: $('composer'), text: $('text'),
   noteDetails: $('note-details'), noteForm: $('note-form'), noteText: $('note-text'),
-  transfer: $('transfer'), end: $('end'), endDialog: $('end-dialog'),
+  typing: $('typing'), remaining: $('text-remaining'), canned: $('canned'), cannedList: $('canned-list'),
+  cannedNone: $('canned-none'), cannedMore: $('canned-more'), cannedHint: $('canned-hint'),
+  transfer: $('transfer'), end: $('end'), block: $('block'), endDialog: $('end-dialog'),
+  endHeading: $('end-dialog-heading'), endText: $('end-dialog-text'), endConfirm: $('end-confirm'),
+  endTags: $('end-tags'), endTagList: $('end-tag-list'),
   transferDialog: $('transfer-dialog'), transferForm: $('transfer-form'),
   transferAdvisors: $('transfer-advisors'), transferNoAdvisors: $('transfer-no-advisors'),
   transferQueues: $('transfer-queues'), transferNote: $('transfer-note'),
@@ -48,6 +53,8 @@ let chosenCapacity = 0; // what the advisor picked for going on duty; 0: the mos
 let transferring = null; // id of the conversation whose transfer awaits its answer
 let opened = false; // the current connection attempt reached the server
 let quietUntil = 0; // no sound for what a (re)connect replays
+let cannedAnswers = []; // ready-made answers from the console frame
+let outcomeTags = []; // tags an advisor may give a conversation as it ends
 const waitingEmpty = document.createElement('li');
 waitingEmpty.className = 'small';
 
@@ -272,6 +279,12 @@ function onframe(f) {
       break;
     case 'off_duty':
       showOffDuty(f.reason);
+      break;
+    case 'console':
+      showConsole(f);
+      break;
+    case 'typing':
+      if (c && f.from === 'visitor') visitorTyping(c);
       break;
     case 'entry':
       if (c) entry(c, f);
@@ -633,8 +646,8 @@ function assigned(info) {
   }
   renderWaiting();
   // Taken back after a reconnect: deliver what did not get through.
-  if (c.endRequested) {
-    c.endRequested = !socket.send({ type: 'end', conversation: c.id });
+  if (c.pendingEnd) {
+    if (socket.send(c.pendingEnd)) c.pendingEnd = null;
     return;
   }
   for (const m of c.transcript.unsent()) send(c, m.id, m.text, m.kind);
@@ -657,7 +670,10 @@ function create(info) {
     unread: 0,
     fresh: false,
     closed: null,
-    endRequested: false,
+    pendingEnd: null, // an end or block frame to deliver once the socket is back
+    typing: false, // the visitor is typing now (a typing frame came lately)
+    typingTimer: 0,
+    typingSent: 0, // when the advisor's last typing frame went out
     draft: '',
     noteDraft: '',
     ol,
@@ -689,6 +705,7 @@ function entry(c, e) {
   const nearBottom = pane && pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 80;
   if (!c.transcript.add(e)) return;
   if (e.from === 'visitor' && e.kind === 'message') {
+    stopTyping(c);
     if (!c.fresh && (selected !== c || !document.hasFocus())) {
       c.unread++;
       renderItem(c);
@@ -718,10 +735,14 @@ function unassigned(id, c, reason) {
 function markClosed(c, reason) {
   if (c.closed) return;
   c.closed = reason;
+  c.pendingEnd = null;
+  stopTyping(c);
   for (const m of c.transcript.unsent()) c.transcript.fail(m.id, 'ended');
   renderItem(c);
   if (selected === c) {
     if (el.transferDialog.open && transferring !== c.id) el.transferDialog.close('cancel');
+    if (el.endDialog.open && el.endDialog.dataset.conversation === c.id) el.endDialog.close('cancel');
+    closeCanned();
     renderPane();
   }
 }
@@ -740,6 +761,12 @@ function renderItem(c) {
     state.className = 'conv-state';
     state.textContent = t[`advisor.conversation.${c.closed}`];
     parts.push(' ', state);
+  }
+  if (c.typing && selected !== c) {
+    const typing = document.createElement('span');
+    typing.className = 'conv-typing';
+    typing.textContent = t['advisor.conversation.typing'];
+    parts.push(' ', typing);
   }
   if (c.unread > 0) {
     const badge = document.createElement('span');
@@ -766,6 +793,7 @@ function select(id, read = true) {
     selected.draft = el.text.value;
     selected.noteDraft = el.noteText.value;
   }
+  closeCanned();
   const previous = selected;
   selected = c;
   // Each conversation keeps its own list; the selected one is #messages.
@@ -784,6 +812,7 @@ function select(id, read = true) {
     if (read) c.fresh = false;
     el.text.value = c.draft;
     el.noteText.value = c.noteDraft;
+    renderRemaining(false);
     renderItem(c);
     next.scrollTop = next.scrollHeight;
   }
@@ -799,6 +828,7 @@ function renderPane() {
     el.info.textContent = '';
     el.controls.hidden = true;
     el.closedControls.hidden = true;
+    renderTyping();
     return;
   }
   el.heading.textContent = `${audienceName(c.audience)} · ${languageName(c.lang)}`;
@@ -807,6 +837,7 @@ function renderPane() {
   el.controls.hidden = !!c.closed;
   el.closedControls.hidden = !c.closed;
   el.closedReason.textContent = c.closed ? t[`advisor.conversation.${c.closed}_note`] : '';
+  renderTyping();
 }
 
 function remove(c) {
@@ -870,16 +901,26 @@ el.aliasForm.addEventListener('submit', (ev) => {
 });
 
 // write sends what the advisor typed in field as an own entry of kind
-// (message or note) of the open conversation.
+// (message or note) of the open conversation. White space alone is not
+// sent, nor is a message over the limit: it stays in the box to shorten.
 function write(field, kind) {
   const c = selected;
   const text = field.value.trim();
   if (!c || c.closed || !text) return;
+  if (field.maxLength > 0 && text.length > field.maxLength) {
+    announce(fill(t['advisor.composer.over'], { count: text.length - field.maxLength }));
+    return;
+  }
   const id = c.transcript.send(text, kind);
   send(c, id, text, kind);
   field.value = '';
-  if (kind === 'note') c.noteDraft = '';
-  else c.draft = '';
+  if (kind === 'note') {
+    c.noteDraft = '';
+  } else {
+    c.draft = '';
+    closeCanned();
+    renderRemaining(false);
+  }
   c.ol.scrollTop = c.ol.scrollHeight;
 }
 
@@ -895,6 +936,7 @@ el.noteForm.addEventListener('submit', (ev) => {
 
 for (const [field, form] of [[el.text, el.composer], [el.noteText, el.noteForm]]) {
   field.addEventListener('keydown', (ev) => {
+    if (field === el.text && cannedKeydown(ev)) return;
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
       form.requestSubmit();
@@ -902,29 +944,385 @@ for (const [field, form] of [[el.text, el.composer], [el.noteText, el.noteForm]]
   });
 }
 
-el.end.addEventListener('click', () => {
-  if (!selected || selected.closed) return;
-  el.endDialog.dataset.conversation = selected.id;
-  if (typeof el.endDialog.showModal === 'function') el.endDialog.showModal();
-  else if (confirm(t['advisor.end.confirm_heading'])) endConversation(selected);
+el.text.addEventListener('input', () => {
+  updateCanned();
+  renderRemaining();
+  sendTyping();
 });
+// Moving the caret into or out of a "/query" opens or closes the list.
+el.text.addEventListener('click', updateCanned);
+el.text.addEventListener('keyup', (ev) => {
+  if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ev.key)) updateCanned();
+});
+el.text.addEventListener('blur', closeCanned);
+// A click in the list must not take the focus from the message box.
+el.canned.addEventListener('mousedown', (ev) => ev.preventDefault());
 
-// Blocking ends the conversation and keeps its sender from starting a new
-// one for a day. A rare step, so the browser's own confirmation will do.
-$('block').addEventListener('click', () => {
-  if (!selected || selected.closed) return;
-  if (confirm(t['advisor.block.confirm'])) socket.send({ type: 'block', conversation: selected.id });
-});
+// --- canned responses -----------------------------------------------------
+
+// The console frame's ready-made answers: "/" at the start of the message
+// box or after a space opens a list of them, filtered by what follows.
+// The box is an ARIA 1.2 combobox (it keeps its multi-line editing), the
+// list a listbox whose active option is the box's aria-activedescendant.
+// At most this many answers are listed: typing narrows the list, and a
+// short list needs no scrolling.
+const CANNED_SHOWN = 6;
+
+const canned = {
+  open: false,
+  at: -1, // where the "/" of the open list is in the box
+  items: [], // answers shown, in order
+  active: -1, // index in items of the active option
+  dismissed: -1, // the "/" whose list Escape closed: it stays closed
+  timer: 0,
+  announced: '',
+};
+
+function showConsole(f) {
+  cannedAnswers = (Array.isArray(f.canned) ? f.canned : [])
+    .filter((a) => a && typeof a.title === 'string' && typeof a.text === 'string' && a.text !== '')
+    .map((a, i) => ({
+      id: `canned-${i}`,
+      index: i,
+      lang: typeof a.lang === 'string' ? a.lang : '',
+      title: a.title,
+      text: a.text,
+      foldedTitle: fold(a.title),
+      folded: fold(`${a.title}\n${a.text}`),
+    }));
+  outcomeTags = (Array.isArray(f.tags) ? f.tags : []).filter((tag) => typeof tag === 'string' && tag !== '');
+  setUpCanned();
+  renderTags();
+}
+
+// fold makes text comparable for a search: lower case, no accents.
+function fold(s) {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+// setUpCanned makes the message box a combobox when there are answers to
+// search; without any, "/" is just a character.
+function setUpCanned() {
+  const on = cannedAnswers.length > 0;
+  if (on) {
+    el.text.setAttribute('role', 'combobox');
+    el.text.setAttribute('aria-autocomplete', 'list');
+    el.text.setAttribute('aria-controls', el.cannedList.id);
+    el.text.setAttribute('aria-expanded', 'false');
+  } else {
+    closeCanned();
+    for (const name of ['role', 'aria-autocomplete', 'aria-controls', 'aria-expanded', 'aria-activedescendant']) {
+      el.text.removeAttribute(name);
+    }
+  }
+  el.cannedHint.hidden = !on;
+  // A hidden element still describes what names it: name it only when shown.
+  el.text.setAttribute('aria-describedby', on ? 'composer-hint canned-hint text-remaining' : 'composer-hint text-remaining');
+  updateCanned();
+}
+
+// slashQuery finds the "/query" that ends at the caret: the "/" at the
+// start of the box or after white space, the query without a line break.
+function slashQuery() {
+  const field = el.text;
+  if (field.selectionStart !== field.selectionEnd) return null;
+  const before = field.value.slice(0, field.selectionEnd);
+  const at = before.lastIndexOf('/');
+  if (at < 0 || (at > 0 && !/\s/.test(before[at - 1]))) return null;
+  const query = before.slice(at + 1);
+  if (/[\r\n]/.test(query) || query.length > 60) return null;
+  return { at, query };
+}
+
+// updateCanned opens, filters or closes the list after an edit or a caret
+// move in the message box.
+function updateCanned() {
+  const q = cannedAnswers.length > 0 && document.activeElement === el.text ? slashQuery() : null;
+  if (!q) {
+    canned.dismissed = -1;
+    closeCanned();
+    return;
+  }
+  if (q.at === canned.dismissed) {
+    closeCanned();
+    return;
+  }
+  const words = fold(q.query).split(/\s+/).filter(Boolean);
+  const lang = selected?.lang;
+  const items = cannedAnswers
+    .filter((a) => words.every((w) => a.folded.includes(w)))
+    .map((a) => ({ a, rank: [a.lang === lang ? 0 : 1, words.every((w) => a.foldedTitle.includes(w)) ? 0 : 1, a.index] }))
+    .sort((x, y) => x.rank[0] - y.rank[0] || x.rank[1] - y.rank[1] || x.rank[2] - y.rank[2])
+    .map(({ a }) => a);
+  // "/" then words that match nothing: the advisor is writing, not searching.
+  if (items.length === 0 && /\s/.test(q.query)) {
+    closeCanned();
+    return;
+  }
+  renderCanned(q.at, items);
+}
+
+// renderCanned shows the first of the answers that match (found) for the
+// "/" at at.
+function renderCanned(at, found) {
+  const was = canned.items[canned.active];
+  const items = found.slice(0, CANNED_SHOWN);
+  canned.open = true;
+  canned.at = at;
+  canned.items = items;
+  canned.active = items.length === 0 ? -1 : Math.max(0, items.indexOf(was));
+  const lang = selected?.lang;
+  el.cannedList.replaceChildren(...items.map((a) => cannedOption(a, a.lang !== lang)));
+  el.cannedList.hidden = items.length === 0;
+  el.cannedNone.hidden = items.length > 0;
+  el.cannedMore.textContent = found.length > items.length ? fill(t['advisor.canned.more'], { count: found.length - items.length }) : '';
+  el.cannedMore.hidden = found.length <= items.length;
+  el.canned.hidden = false;
+  el.text.setAttribute('aria-expanded', String(items.length > 0));
+  markActive();
+  // Say how many match once the advisor pauses, not on every key.
+  clearTimeout(canned.timer);
+  canned.timer = setTimeout(() => {
+    const text = found.length > 0 ? fill(t['advisor.canned.count'], { count: found.length }) : t['advisor.canned.none'];
+    if (text !== canned.announced) {
+      canned.announced = text;
+      announce(text);
+    }
+  }, 600);
+}
+
+// cannedOption is the list's option for answer a; one in another language
+// than the conversation's says which.
+function cannedOption(a, marked) {
+  const li = document.createElement('li');
+  li.id = a.id;
+  li.className = 'canned-option';
+  li.setAttribute('role', 'option');
+  li.setAttribute('aria-selected', 'false');
+  const title = document.createElement('span');
+  title.className = 'canned-title';
+  title.dir = 'auto';
+  title.textContent = a.title;
+  const parts = [title];
+  if (marked) {
+    const mark = document.createElement('span');
+    mark.className = 'canned-lang';
+    mark.textContent = languageName(a.lang);
+    parts.push(' ', mark);
+  }
+  const text = document.createElement('span');
+  text.className = 'canned-text';
+  text.dir = 'auto';
+  const chars = [...a.text.replace(/\s+/g, ' ')];
+  text.textContent = chars.length > 120 ? `${chars.slice(0, 119).join('')}…` : chars.join('');
+  if (a.lang) {
+    title.lang = a.lang;
+    text.lang = a.lang;
+  }
+  parts.push(' ', text);
+  li.append(...parts);
+  li.addEventListener('click', () => insertCanned(a));
+  return li;
+}
+
+function markActive() {
+  const options = el.cannedList.children;
+  for (let i = 0; i < options.length; i++) options[i].setAttribute('aria-selected', String(i === canned.active));
+  const li = options[canned.active];
+  if (li) {
+    el.text.setAttribute('aria-activedescendant', li.id);
+    li.scrollIntoView({ block: 'nearest' });
+  } else {
+    el.text.removeAttribute('aria-activedescendant');
+  }
+}
+
+function closeCanned() {
+  clearTimeout(canned.timer);
+  canned.announced = '';
+  if (!canned.open) return;
+  canned.open = false;
+  canned.items = [];
+  canned.active = -1;
+  el.canned.hidden = true;
+  el.cannedList.replaceChildren();
+  el.text.setAttribute('aria-expanded', 'false');
+  el.text.removeAttribute('aria-activedescendant');
+}
+
+// cannedKeydown moves through the open list, inserts (Enter) or closes it
+// (Escape); it reports whether it used the key.
+function cannedKeydown(ev) {
+  if (!canned.open || ev.isComposing || ev.altKey || ev.ctrlKey || ev.metaKey) return false;
+  const n = canned.items.length;
+  switch (ev.key) {
+    case 'ArrowDown':
+    case 'ArrowUp':
+      if (n === 0) return false;
+      canned.active = (canned.active + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
+      markActive();
+      break;
+    case 'Enter':
+      if (ev.shiftKey) return false;
+      if (n > 0) {
+        insertCanned(canned.items[canned.active]);
+      } else {
+        // Nothing matches: close the list rather than send "/query".
+        canned.dismissed = canned.at;
+        closeCanned();
+      }
+      break;
+    case 'Escape':
+      canned.dismissed = canned.at;
+      closeCanned();
+      break;
+    default:
+      return false;
+  }
+  ev.preventDefault();
+  ev.stopPropagation();
+  return true;
+}
+
+// insertCanned puts answer a in place of the "/query"; the advisor can
+// still change it before sending.
+function insertCanned(a) {
+  const field = el.text;
+  const at = canned.at;
+  closeCanned();
+  if (!a || at < 0 || field.value[at] !== '/') return;
+  field.focus();
+  field.setRangeText(a.text, at, field.selectionEnd, 'end');
+  renderRemaining();
+  sendTyping();
+}
+
+// --- typing and length ----------------------------------------------------
+
+// Typing frames go out at most this often while the advisor writes.
+const TYPING_EVERY_MS = 3000;
+// The visitor counts as typing this long after their last typing frame.
+const TYPING_SHOWN_MS = 5000;
+
+function sendTyping() {
+  const c = selected;
+  if (!c || c.closed || el.text.value.trim() === '') return;
+  const now = Date.now();
+  if (now - c.typingSent < TYPING_EVERY_MS) return;
+  if (socket.send({ type: 'typing', conversation: c.id })) c.typingSent = now;
+}
+
+// visitorTyping shows that the visitor of c is typing, until a few
+// seconds pass without a typing frame or their message comes.
+function visitorTyping(c) {
+  if (c.closed) return;
+  clearTimeout(c.typingTimer);
+  c.typingTimer = setTimeout(() => stopTyping(c), TYPING_SHOWN_MS);
+  if (c.typing) return; // the same burst: nothing new to show or say
+  c.typing = true;
+  if (selected === c) renderTyping();
+  else renderItem(c);
+}
+
+function stopTyping(c) {
+  clearTimeout(c.typingTimer);
+  if (!c.typing) return;
+  c.typing = false;
+  if (selected === c) renderTyping();
+  else renderItem(c);
+}
+
+// renderTyping says in the open conversation whether its visitor is typing.
+// The status region speaks when the text appears, so once per burst.
+function renderTyping() {
+  const text = selected?.typing && !selected.closed ? t['advisor.typing'] : '';
+  if (el.typing.textContent !== text) el.typing.textContent = text;
+}
+
+// The message box shows what is left below REMAINING_SHOWN characters
+// and says it when it falls below each of REMAINING_STEPS, not per key.
+const REMAINING_SHOWN = 500;
+const REMAINING_STEPS = [REMAINING_SHOWN, 250, 100, 50, 20, 10, 1];
+let remainingStep = 0;
+
+function renderRemaining(speak = true) {
+  const max = el.text.maxLength > 0 ? el.text.maxLength : 4000;
+  const left = max - el.text.value.length;
+  const step = REMAINING_STEPS.filter((s) => left < s).length;
+  const text = step === 0 ? ''
+    : left >= 0 ? fill(t['advisor.composer.remaining'], { count: left })
+    : fill(t['advisor.composer.over'], { count: -left });
+  if (el.remaining.textContent !== text) el.remaining.textContent = text;
+  el.remaining.hidden = step === 0;
+  el.remaining.classList.toggle('low', left < 50);
+  el.remaining.classList.toggle('over', left < 0);
+  if (speak && step > remainingStep) announce(text);
+  remainingStep = step;
+}
+
+// --- ending ---------------------------------------------------------------
+
+// renderTags lists the outcome tags in the end dialog, keeping any choice
+// made (the console frame comes again after a reconnect).
+function renderTags() {
+  const checked = new Set([...el.endTagList.querySelectorAll('input[name="tag"]:checked')].map((box) => box.value));
+  el.endTagList.replaceChildren(...outcomeTags.map((tag, i) => {
+    const div = document.createElement('div');
+    div.className = 'tag-option';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.name = 'tag';
+    box.id = `end-tag-${i}`;
+    box.value = tag;
+    box.checked = checked.has(tag);
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    // A tag configured beyond the default ones shows as written.
+    label.textContent = t[`advisor.tag.${tag}`] ?? tag;
+    div.append(box, label);
+    return div;
+  }));
+  el.endTags.hidden = outcomeTags.length === 0;
+}
+
+// askEnd asks before ending the open conversation (action end) or ending
+// it and blocking its sender for a day (block); either takes outcome tags.
+function askEnd(action) {
+  const c = selected;
+  if (!c || c.closed) return;
+  const block = action === 'block';
+  if (typeof el.endDialog.showModal !== 'function') {
+    if (confirm(t[block ? 'advisor.block.confirm' : 'advisor.end.confirm_heading'])) endConversation(c, action, []);
+    return;
+  }
+  el.endDialog.dataset.conversation = c.id;
+  el.endDialog.dataset.action = action;
+  el.endHeading.textContent = t[block ? 'advisor.block.confirm_heading' : 'advisor.end.confirm_heading'];
+  el.endText.textContent = t[block ? 'advisor.block.confirm_text' : 'advisor.end.confirm_text'];
+  el.endConfirm.textContent = t[block ? 'advisor.block.button' : 'advisor.end.confirm'];
+  for (const box of el.endTagList.querySelectorAll('input[name="tag"]')) box.checked = false;
+  el.endDialog.showModal();
+}
+
+el.end.addEventListener('click', () => askEnd('end'));
+el.block.addEventListener('click', () => askEnd('block'));
 
 el.endDialog.addEventListener('close', () => {
   const c = conversations.get(el.endDialog.dataset.conversation);
-  if (el.endDialog.returnValue === 'confirm' && c) endConversation(c);
+  if (el.endDialog.returnValue === 'confirm' && c) {
+    const tags = [...el.endTagList.querySelectorAll('input[name="tag"]:checked')].map((box) => box.value);
+    endConversation(c, el.endDialog.dataset.action === 'block' ? 'block' : 'end', tags);
+  }
   el.endDialog.returnValue = '';
 });
 
-function endConversation(c) {
+// endConversation ends c, or blocks its sender too; the tags are counted,
+// never stored with it. Offline, it goes out once c is ours again.
+function endConversation(c, action, tags) {
   if (c.closed) return;
-  if (!socket.send({ type: 'end', conversation: c.id })) c.endRequested = true;
+  const frame = { type: action === 'block' ? 'block' : 'end', conversation: c.id };
+  if (tags.length > 0) frame.tags = tags;
+  c.pendingEnd = socket.send(frame) ? null : frame;
 }
 
 el.close.addEventListener('click', () => {
