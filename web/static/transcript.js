@@ -176,6 +176,26 @@ export class Transcript {
     return [...this.outbox].filter(([, m]) => !m.failed).map(([id, m]) => ({ id, text: m.text, kind: m.kind }));
   }
 
+  // lines returns what the list shows, in order, as plain data, for a copy
+  // the reader keeps: when (a Date, or null), who wrote it (empty for a
+  // notice), the text, whether it came from the system, and the state of
+  // an own message that is not stored ('pending', 'failed', 'lost' or '').
+  lines() {
+    return [...this.ol.children].map((li) => {
+      const time = li.querySelector('time');
+      const at = time ? Date.parse(time.dateTime) : this.ats.get(Number(li.dataset.seq));
+      let state = '';
+      for (const s of ['failed', 'lost', 'pending']) if (!state && li.classList.contains(s)) state = s;
+      return {
+        at: Number.isFinite(at) ? new Date(at) : null,
+        who: li.querySelector('.who')?.textContent ?? '',
+        text: li.querySelector('.text')?.textContent ?? '',
+        system: li.dataset.from === 'system',
+        state,
+      };
+    });
+  }
+
   confirm(id, seq, at) {
     const li = this.pendingItem(id);
     this.outbox.delete(id);

@@ -1,6 +1,9 @@
 // The visitor's chat page: landing -> waiting -> chatting -> ended, or
 // landing -> busy when the wait would be too long. A visitor in danger now
-// sees 112 first and goes to the front of the queue (urgent).
+// sees 112 first and goes to the front of the queue (urgent). While
+// chatting, each side sees the other typing; at the end the page asks one
+// anonymous question (POST /feedback), and the visitor may save the
+// conversation as a text file made in the browser.
 // Speaks docs/protocol.md on /ws/visitor.
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, fill, readMessages } from './transcript.js';
@@ -31,7 +34,27 @@ const el = {
   dangerNote: $('danger-note'), dangerClosed: $('danger-closed'),
   estimate: $('estimate'), longWait: $('long-wait'), longWaitContent: $('long-wait-content'),
   busy: $('busy'), busyWait: $('busy-wait'), busyRetry: $('busy-retry'),
+  waitingEmergency: $('waiting-emergency'), typing: $('typing'),
+  textEmpty: $('text-empty'), textLeft: $('text-left'), composerStatus: $('composer-status'),
+  saveChatting: $('save-chatting'), saveNow: $('save-now'), saveEnded: $('save-ended'), save: $('save'), saveStatus: $('save-status'),
+  feedback: $('feedback'), feedbackComment: $('feedback-comment'), feedbackLeft: $('feedback-left'),
+  feedbackCommentStatus: $('feedback-comment-status'), feedbackMessage: $('feedback-message'),
+  feedbackSkip: $('feedback-skip'), feedbackDone: $('feedback-done'),
 };
+
+// The composer's limit (docs/protocol.md, "Message text"); the count of
+// what is left shows below SHOW_LEFT_BELOW and is read out at each of
+// COMPOSER_STEPS, not at every key.
+const MAX_TEXT = 4000;
+const SHOW_LEFT_BELOW = 500;
+const COMPOSER_STEPS = [499, 100, 20, 0];
+const MAX_COMMENT = 1000;
+const COMMENT_STEPS = [100, 20, 0];
+// Typing frames go out at most this often while the visitor types; the
+// server passes on at most one per 2 s.
+const TYPING_EVERY_MS = 3000;
+// The advisor counts as typing this long after their last typing frame.
+const TYPING_SHOWN_MS = 5000;
 
 let socket = null;
 let transcript = newTranscript();
@@ -45,6 +68,15 @@ let endRequested = false; // an end to deliver once the socket is back
 let resumed = false; // this connection has been accepted (first state frame)
 let unread = 0;
 const baseTitle = document.title;
+let hadAdvisor = false; // an advisor joined: there was a conversation to ask about
+let typingTimer = 0; // clears the advisor's typing indicator
+let typingSent = 0; // when the visitor's last typing frame went out
+// The ended conversation's id and token, for the one feedback answer. In
+// memory only: the end clears sessionStorage, so after a reload the
+// question is simply not asked again.
+let feedback = null;
+let feedbackAsked = false; // the question was put for this conversation
+let feedbackBusy = false;
 
 function newTranscript() {
   return new Transcript(el.messages, {
@@ -127,6 +159,8 @@ function setState(state) {
   el.chat.hidden = state !== 'chatting' && (state === 'landing' || transcript.size === 0);
   el.controls.hidden = state !== 'chatting';
   el.advisor.hidden = state !== 'chatting';
+  el.saveChatting.hidden = state !== 'chatting';
+  if (state !== 'chatting') stopAdvisorTyping();
   if (state === 'waiting' || state === 'chatting') sessionStorage.setItem(KEY.state, state);
   if (before === state) return;
   // Move focus only when it would otherwise be lost in a hidden section.
@@ -184,6 +218,8 @@ function showDanger() {
   const closed = $('start').disabled;
   const before = !['chatting', 'ended'].includes(body.dataset.state);
   el.danger.hidden = !urgent;
+  // The waiting card's small 112 line would only repeat the panel.
+  el.waitingEmergency.hidden = urgent;
   el.dangerText.hidden = closed || !before;
   el.dangerNote.hidden = closed || before;
   el.dangerClosed.hidden = !closed;
@@ -212,7 +248,9 @@ function finish(reason) {
   if (!over) {
     over = true;
     el.endedReason.textContent = t[`visitor.ended.reason.${reason}`] ?? '';
+    offerFeedback();
   }
+  showSaveEnded();
   forget();
   setState('ended');
 }
@@ -226,6 +264,11 @@ function reset(noticeKey) {
   advisorName = '';
   endRequested = false;
   urgent = false;
+  hadAdvisor = false;
+  feedbackAsked = false;
+  closeFeedback();
+  el.feedbackDone.hidden = true;
+  composerChanged();
   el.messages.replaceChildren();
   transcript = newTranscript();
   el.advisor.textContent = '';
@@ -291,6 +334,7 @@ function onframe(f) {
         showEstimate(f.wait);
         setState('waiting');
       } else if (f.status === 'active') {
+        hadAdvisor = true;
         showLongWait(false);
         showAdvisor(f.advisor);
         setState('chatting');
@@ -302,6 +346,9 @@ function onframe(f) {
     case 'entry':
       if (f.conversation && conversation && f.conversation !== conversation) break;
       entry(f);
+      break;
+    case 'typing':
+      if (f.from === 'advisor' && !over && body.dataset.state === 'chatting') advisorTyping();
       break;
     case 'ack':
       transcript.ack(f.id, f.seq);
@@ -371,7 +418,17 @@ function entry(e) {
   const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
   if (!transcript.add(e)) return;
   saveSeq();
-  if (e.kind === 'joined') showAdvisor(e.name);
+  if (e.kind === 'message' && e.from === 'advisor') stopAdvisorTyping();
+  if (e.kind === 'joined') {
+    hadAdvisor = true;
+    showAdvisor(e.name);
+  }
+  if (over) {
+    // A resume into a conversation that ended meanwhile gets the end
+    // first and the entries after it.
+    if (!feedbackAsked) offerFeedback();
+    showSaveEnded();
+  }
   if (e.kind === 'transferred') {
     if (e.name) showAdvisor(e.name);
     else advisorName = '';
@@ -454,12 +511,26 @@ el.busyRetry.addEventListener('click', () => {
 
 el.composer.addEventListener('submit', (ev) => {
   ev.preventDefault();
+  if (body.dataset.state !== 'chatting') return;
   const text = el.text.value.trim();
-  if (!text || body.dataset.state !== 'chatting') return;
+  if (!text) {
+    // Nothing but white space: the server would refuse it (empty), so it
+    // is not sent, and the page says why.
+    showEmpty();
+    el.text.focus();
+    return;
+  }
   const id = transcript.send(text);
   socket?.send({ type: 'message', id, text });
   el.text.value = '';
+  typingSent = 0; // the next message's typing shows at once
+  composerChanged();
   el.messages.lastElementChild?.scrollIntoView({ block: 'nearest' });
+});
+
+el.text.addEventListener('input', () => {
+  composerChanged();
+  sendTyping();
 });
 
 el.text.addEventListener('keydown', (ev) => {
@@ -505,7 +576,230 @@ el.newChat.addEventListener('click', () => {
   $('landing-heading').focus();
 });
 
+// --- live regions ---------------------------------------------------------
+
+const sayTimers = new WeakMap();
+
+// say puts text in a live region so that it is read out, also when it is
+// what the region said last time (a second empty send, say).
+function say(region, text) {
+  clearTimeout(sayTimers.get(region));
+  if (region.textContent !== text || !text) {
+    region.textContent = text;
+    return;
+  }
+  region.textContent = '';
+  sayTimers.set(region, setTimeout(() => { region.textContent = text; }, 150));
+}
+
+function charsLeftText(n) {
+  return fill(t[`visitor.chars_left.${plural.select(n)}`] ?? t['visitor.chars_left.other'], { n });
+}
+
+// charsLeft returns an update for the count of what is left in a text
+// field: the count shows in `shown` once fewer than showBelow characters
+// are left, and is read out through `live` only as it passes one of steps
+// (again after the visitor deleted back above it), never at every key.
+function charsLeft(field, shown, live, max, showBelow, steps) {
+  let level = 0;
+  return () => {
+    const left = Math.max(0, max - field.value.length);
+    shown.hidden = left >= showBelow;
+    setText(shown, shown.hidden ? '' : charsLeftText(left));
+    const now = steps.filter((s) => left <= s).length;
+    if (now > level) say(live, charsLeftText(left));
+    level = now;
+  };
+}
+
+// --- composer: empty messages, what is left, typing -----------------------
+
+const updateTextLeft = charsLeft(el.text, el.textLeft, el.composerStatus, MAX_TEXT, SHOW_LEFT_BELOW, COMPOSER_STEPS);
+
+function showEmpty() {
+  el.textEmpty.textContent = t['visitor.composer.empty'];
+  el.textEmpty.hidden = false;
+  el.text.setAttribute('aria-invalid', 'true');
+  say(el.composerStatus, t['visitor.composer.empty']);
+}
+
+// composerChanged follows the composer's text: the empty hint goes at the
+// next change, the count of what is left follows.
+function composerChanged() {
+  if (!el.textEmpty.hidden) {
+    el.textEmpty.hidden = true;
+    el.textEmpty.textContent = '';
+    el.text.removeAttribute('aria-invalid');
+  }
+  updateTextLeft();
+}
+
+// sendTyping tells the advisor the visitor is typing, at most every
+// TYPING_EVERY_MS and only while chatting with something typed.
+function sendTyping() {
+  if (over || body.dataset.state !== 'chatting' || el.text.value.trim() === '') return;
+  const now = Date.now();
+  if (now - typingSent < TYPING_EVERY_MS) return;
+  if (socket?.send({ type: 'typing' })) typingSent = now;
+}
+
+// advisorTyping shows that the advisor is typing until TYPING_SHOWN_MS pass
+// without a typing frame or their message comes. The text is set when a
+// burst starts; later frames of the burst change nothing, so a screen
+// reader hears it once.
+function advisorTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(stopAdvisorTyping, TYPING_SHOWN_MS);
+  setText(el.typing, fill(t['visitor.typing'], { name: advisorName || t['visitor.advisor_fallback'] }));
+}
+
+function stopAdvisorTyping() {
+  clearTimeout(typingTimer);
+  typingTimer = 0;
+  setText(el.typing, '');
+}
+
+// --- save -----------------------------------------------------------------
+
+const pad = (n) => String(n).padStart(2, '0');
+const localDay = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+const clock = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+const STATE_KEYS = { pending: 'common.sending', failed: 'common.not_sent', lost: 'common.lost' };
+
+// conversationText is the transcript as plain text: a line per entry with
+// its time, who wrote it (You or the advisor's display name; a dash before
+// a notice) and the text, and the date wherever the day changes.
+function conversationText() {
+  const day = new Intl.DateTimeFormat(lang, { dateStyle: 'long' });
+  const out = [t['visitor.chat.heading']];
+  let lastDay = '';
+  for (const line of transcript.lines()) {
+    if (!line.text) continue;
+    if (line.at && localDay(line.at) !== lastDay) {
+      lastDay = localDay(line.at);
+      out.push('', day.format(line.at), '');
+    }
+    const time = line.at ? clock.format(line.at) + '  ' : '';
+    const text = line.text.replace(/\r\n?|\n/g, '\n    ');
+    const state = line.state ? ` (${t[STATE_KEYS[line.state]]})` : '';
+    out.push(line.system ? `${time}— ${text}` : `${time}${line.who}: ${text}${state}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+// saveConversation makes the text file in the browser and offers it as a
+// download: nothing is sent anywhere.
+function saveConversation() {
+  const file = `chat-${localDay(new Date())}.txt`;
+  const url = URL.createObjectURL(new Blob([conversationText()], { type: 'text/plain;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = file;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The download has its copy by then; the page keeps none.
+  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  say(el.saveStatus, fill(t['visitor.save.started'], { file }));
+}
+
+// showSaveEnded offers the saved copy after the end only when there is a
+// message to keep.
+function showSaveEnded() {
+  el.saveEnded.hidden = !el.messages.querySelector('li.msg[data-kind="message"]');
+}
+
+el.save.addEventListener('click', saveConversation);
+el.saveNow.addEventListener('click', saveConversation);
+
+// --- feedback -------------------------------------------------------------
+
+const updateCommentLeft = charsLeft(el.feedbackComment, el.feedbackLeft, el.feedbackCommentStatus, MAX_COMMENT, Infinity, COMMENT_STEPS);
+
+// offerFeedback asks the one question after a conversation with an
+// advisor, holding its id and token in memory for the answer.
+function offerFeedback() {
+  if (!conversation || !token || !hadAdvisor) return;
+  feedbackAsked = true;
+  closeFeedback();
+  el.feedbackDone.hidden = true;
+  feedback = { conversation, token };
+  el.feedback.hidden = false;
+}
+
+// closeFeedback puts the question away and forgets the id and token.
+function closeFeedback() {
+  feedback = null;
+  el.feedback.hidden = true;
+  el.feedback.reset();
+  say(el.feedbackMessage, '');
+  updateCommentLeft();
+}
+
+function feedbackDone(key) {
+  closeFeedback();
+  el.feedbackDone.textContent = t[key];
+  el.feedbackDone.hidden = false;
+  el.feedbackDone.focus();
+}
+
+// postFeedback sends the answer (docs/protocol.md, "Feedback") and returns
+// the status, 0 when the network failed, and the error code if any.
+async function postFeedback(answer) {
+  try {
+    const res = await fetch('/feedback', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(answer),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    const code = res.ok ? '' : (await res.json().catch(() => null))?.error ?? '';
+    return { status: res.status, code };
+  } catch {
+    return { status: 0, code: '' };
+  }
+}
+
+el.feedback.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (!feedback || feedbackBusy) return;
+  const rating = Number(el.feedback.querySelector('input[name=rating]:checked')?.value ?? 0);
+  if (!rating) {
+    say(el.feedbackMessage, t['visitor.feedback.required']);
+    $('rating-1').focus();
+    return;
+  }
+  const sent = feedback;
+  feedbackBusy = true;
+  say(el.feedbackMessage, t['common.sending']);
+  const { status, code } = await postFeedback({ ...sent, rating, comment: el.feedbackComment.value });
+  feedbackBusy = false;
+  if (feedback !== sent) return; // put away meanwhile
+  if (status === 204) feedbackDone('visitor.feedback.thanks');
+  else if (code === 'duplicate') feedbackDone('visitor.feedback.duplicate');
+  else if (status === 404) feedbackDone('visitor.feedback.gone');
+  else if (code === 'not_ended') say(el.feedbackMessage, t['visitor.feedback.not_yet']);
+  else if (status === 0 || status === 429 || status >= 500) say(el.feedbackMessage, t['visitor.feedback.network']);
+  else feedbackDone('visitor.feedback.failed'); // refused as it is: trying again would not help
+});
+
+el.feedback.addEventListener('change', (ev) => {
+  if (ev.target.name === 'rating' && el.feedbackMessage.textContent === t['visitor.feedback.required']) {
+    say(el.feedbackMessage, '');
+  }
+});
+el.feedbackComment.addEventListener('input', updateCommentLeft);
+el.feedbackSkip.addEventListener('click', () => {
+  closeFeedback();
+  el.endedHeading.focus();
+});
+
 // --- start ----------------------------------------------------------------
+
+composerChanged();
+updateCommentLeft();
 
 if (!switchLanguageIfStored()) {
   if (conversation && token) {
