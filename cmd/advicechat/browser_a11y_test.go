@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -133,8 +134,11 @@ func (c *axeChecker) check(tab *browserTab, state string) {
 // page state saved to (docs/screenshots); unset, nothing is saved.
 const screenshotDirEnv = "ADVICECHAT_SCREENSHOTS"
 
-// saveScreenshot saves what the tab shows as <name>.png (spaces become
-// dashes) in the screenshot folder, if one is set.
+// nonSlug is what a screenshot's file name does not keep.
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// saveScreenshot saves what the tab shows as <name>.png (lower case,
+// dashes between words) in the screenshot folder, if one is set.
 func saveScreenshot(tab *browserTab, name string) {
 	tab.t.Helper()
 	dir := os.Getenv(screenshotDirEnv)
@@ -142,7 +146,8 @@ func saveScreenshot(tab *browserTab, name string) {
 		return
 	}
 	png := tabRun(tab, "screenshot", chromedp.CaptureScreenshot())
-	path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".png")
+	slug := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	path := filepath.Join(dir, slug+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		tab.t.Fatal(err)
 	}
