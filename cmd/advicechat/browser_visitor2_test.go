@@ -13,7 +13,6 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
@@ -96,7 +95,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	}
 	const question = "Mijn zoon praat over rare dingen"
 	vis.do("type on", chromedp.SendKeys(chromedp.ID("text"), " praat over rare dingen"))
-	enterKey(vis)
+	pressEnter(vis)
 	adv.expect("the visitor's message", isText(conv, question))
 	vis.waitFor("own message acked", `() => document.querySelector('#messages li.msg.mine[data-seq]:not(.pending)') !== null`)
 
@@ -105,7 +104,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 		t.Errorf("the composer holds %q after sending, want it empty", got)
 	}
 	vis.do("type white space", chromedp.SendKeys(chromedp.ID("text"), "   "))
-	enterKey(vis)
+	pressEnter(vis)
 	vis.do("empty hint", chromedp.WaitVisible(chromedp.ID("text-empty")))
 	waitText(vis, "text-empty", "Your message is empty. Write something first.")
 	waitText(vis, "composer-status", "Your message is empty. Write something first.")
@@ -227,7 +226,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	adv.send(map[string]any{"type": "message", "conversation": arConv, "id": "a2", "text": "أهلًا، تفضل."})
 	ar.messageText("advisor", 1)
 	ar.do("type", chromedp.SendKeys(chromedp.ID("text"), "لدي سؤال."))
-	enterKey(ar)
+	pressEnter(ar)
 	ar.waitFor("message acked", `() => document.querySelector('#messages li.msg.mine[data-seq]:not(.pending)') !== null`)
 	stopTyping = keepAdvisorTyping(t, adv, arConv)
 	waitText(ar, "typing", "Anna يكتب الآن…")
@@ -315,26 +314,6 @@ func keepAdvisorTyping(t *testing.T, adv *client, conv string) (stop func()) {
 	return func() {
 		close(done)
 		<-ended
-	}
-}
-
-// enterKey presses Enter in the focused element as a keyboard does: one
-// key down that carries the text, which the page cancels to send. SendKeys
-// sends the character as an event of its own, which a cancelled key down
-// does not stop, so a line break would follow every Enter.
-func enterKey(tab *browserTab) {
-	tab.t.Helper()
-	ctx, cancel := context.WithDeadline(tab.ctx, tab.b.deadline)
-	defer cancel()
-	down := input.DispatchKeyEventParams{
-		Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter",
-		WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r", UnmodifiedText: "\r",
-	}
-	up := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
-	for _, ev := range []input.DispatchKeyEventParams{down, up} {
-		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
-			tab.t.Fatalf("%s: press Enter: %v", tab.name, err)
-		}
 	}
 }
 
