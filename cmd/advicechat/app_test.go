@@ -405,3 +405,18 @@ func mustParse(tb testing.TB, raw string) *url.URL {
 	}
 	return u
 }
+
+// readMetrics returns what /metrics shows now.
+func readMetrics(t *testing.T, a *app) string {
+	t.Helper()
+	resp, err := http.Get(a.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,19 +268,4 @@ func pressEnter(tab *browserTab) {
 			tab.t.Fatalf("%s: press Enter: %v", tab.name, err)
 		}
 	}
-}
-
-// readMetrics returns what /metrics shows now.
-func readMetrics(t *testing.T, a *app) string {
-	t.Helper()
-	resp, err := http.Get(a.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -184,7 +183,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	if got := evalString(vis, "focus", `document.activeElement.id`); got != "feedback-done" {
 		t.Errorf("focus after the answer is on #%s, want the thanks", got)
 	}
-	metrics := visitorMetrics(t, a)
+	metrics := readMetrics(t, a)
 	for _, want := range []string{`advicechat_feedback_total{rating="4"} 1`, "advicechat_feedback_comments_total 1"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
@@ -203,7 +202,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 		t.Errorf("the page made %d requests for feedback, want exactly 1", n)
 	}
 	assertStorageEmpty(vis, "after the answer")
-	if strings.Contains(visitorMetrics(t, a), `rating="2"`) {
+	if strings.Contains(readMetrics(t, a), `rating="2"`) {
 		t.Errorf("a second answer was counted")
 	}
 	vis.assertNoPageErrors()
@@ -339,20 +338,6 @@ func assertStorageEmpty(tab *browserTab, when string) {
 	if keys := tabRun(tab, "storage keys", chromedp.Evaluate[[]string](`[...Object.keys(sessionStorage), ...Object.keys(localStorage)]`)); len(keys) != 0 {
 		tab.t.Errorf("%s: %s: storage holds %q, want nothing", tab.name, when, keys)
 	}
-}
-
-func visitorMetrics(t *testing.T, a *app) string {
-	t.Helper()
-	resp, err := http.Get(a.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 type downloadedFile struct {

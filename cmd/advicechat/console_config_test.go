@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,18 +75,13 @@ func TestConsoleConfigAndOutcomes(t *testing.T) {
 
 	adv.send(map[string]any{"type": "end", "conversation": conv, "tags": []string{"advice-given", "jihadist", "advice-given"}})
 	adv.expect("ended", isEntry(conv, "ended"))
-	resp, err := http.Get(a.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := readMetrics(t, a)
 	for _, want := range []string{`advicechat_outcomes_total{tag="advice-given"} 1`, `advicechat_outcomes_total{tag="jihadist"} 1`} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	if strings.Contains(string(body), `tag="helped"`) {
+	if strings.Contains(body, `tag="helped"`) {
 		t.Errorf("metrics count the refused tag")
 	}
 }

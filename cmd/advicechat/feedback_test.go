@@ -87,18 +87,13 @@ func TestFeedback(t *testing.T) {
 	}
 
 	// Counted once, with the rating given.
-	resp, err := http.Get(a.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := readMetrics(t, a)
 	for _, want := range []string{`advicechat_feedback_total{rating="4"} 1`, "advicechat_feedback_comments_total 1"} {
-		if !strings.Contains(string(metrics), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	if strings.Contains(string(metrics), `advicechat_feedback_total{rating="1"}`) || strings.Contains(string(metrics), `rating="5"`) {
+	if strings.Contains(metrics, `advicechat_feedback_total{rating="1"}`) || strings.Contains(metrics, `rating="5"`) {
 		t.Errorf("metrics count refused feedback")
 	}
 
