@@ -624,14 +624,20 @@ type queueStat struct {
 	LongestWait int64  `json:"longest_wait"`
 }
 
-// waitingConv is one waiting conversation in the console's queue view,
-// to pick by hand.
+// waitingConv is one waiting conversation in the console's queue view (to
+// pick by hand) and the supervisor's overview: what routing holds of it,
+// never anything the visitor wrote.
 type waitingConv struct {
 	ID       string `json:"id"`
 	Queue    string `json:"queue"`
 	Lang     string `json:"lang"`
 	Priority int    `json:"priority"`
 	Waited   int64  `json:"waited"`
+	Position int    `json:"position"`
+}
+
+func newWaitingConv(w routing.WaitingConversation, waited int64) waitingConv {
+	return waitingConv{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: waited, Position: w.Position}
 }
 
 // colleague is an advisor on duty, a possible target of a transfer.
@@ -669,7 +675,7 @@ func (a *advisor) refreshQueue(ctx context.Context) {
 		if len(waiting) == queueViewDepth {
 			break
 		}
-		waiting = append(waiting, waitingConv{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: secs(w.Enqueued)})
+		waiting = append(waiting, newWaitingConv(w, secs(w.Enqueued)))
 	}
 	var others []colleague
 	for _, adv := range ov.Advisors {

@@ -346,22 +346,11 @@ type overviewAdvisor struct {
 	Conversations []string `json:"conversations"`
 }
 
-// overviewWaiting is one waiting conversation in the overview frame: what
-// routing holds of it, never anything the visitor wrote.
-type overviewWaiting struct {
-	ID       string `json:"id"`
-	Queue    string `json:"queue"`
-	Lang     string `json:"lang"`
-	Priority int    `json:"priority"`
-	Waited   int64  `json:"waited"`
-	Position int    `json:"position"`
-}
-
 type overviewFrame struct {
 	Type     string            `json:"type"`
 	Queues   []overviewQueue   `json:"queues"`
 	Advisors []overviewAdvisor `json:"advisors"`
-	Waiting  []overviewWaiting `json:"waiting"`
+	Waiting  []waitingConv     `json:"waiting"`
 }
 
 // nonNil keeps an empty list a JSON array.
@@ -385,7 +374,7 @@ func buildOverview(ov routing.Overview, now time.Time) overviewFrame {
 		Type:     "overview",
 		Queues:   make([]overviewQueue, 0, len(ov.Queues)),
 		Advisors: make([]overviewAdvisor, 0, len(ov.Advisors)),
-		Waiting:  make([]overviewWaiting, 0, len(ov.Waiting)),
+		Waiting:  make([]waitingConv, 0, len(ov.Waiting)),
 	}
 	for _, q := range ov.Queues {
 		f.Queues = append(f.Queues, overviewQueue{Name: q.Name, Waiting: q.Waiting, LongestWait: secs(q.Oldest), ByPriority: q.ByPriority[:]})
@@ -403,7 +392,7 @@ func buildOverview(ov routing.Overview, now time.Time) overviewFrame {
 		f.Advisors = append(f.Advisors, o)
 	}
 	for _, w := range ov.Waiting {
-		f.Waiting = append(f.Waiting, overviewWaiting{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: secs(w.Enqueued), Position: w.Position})
+		f.Waiting = append(f.Waiting, newWaitingConv(w, secs(w.Enqueued)))
 	}
 	return f
 }
