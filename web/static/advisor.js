@@ -3,7 +3,7 @@
 // notes and transfers, canned responses, outcome tags and typing
 // indicators. Speaks docs/protocol.md on /ws/advisor.
 import { ReconnectingSocket, socketURL } from './socket.js';
-import { Transcript, fill, readMessages } from './transcript.js';
+import { Transcript, duration, fill, readMessages } from './transcript.js';
 
 const t = readMessages();
 const body = document.body;
@@ -59,14 +59,6 @@ const waitingEmpty = document.createElement('li');
 waitingEmpty.className = 'small';
 
 // --- helpers --------------------------------------------------------------
-
-function duration(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
 
 function audienceName(a) {
   return t[`advisor.audience.${a}`] ?? a;

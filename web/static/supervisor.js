@@ -2,7 +2,7 @@
 // with a conversation's priority and reassignment as HTTP requests
 // (docs/protocol.md, "Supervisor").
 import { ReconnectingSocket, socketURL } from './socket.js';
-import { fill, readMessages } from './transcript.js';
+import { duration, fill, readMessages } from './transcript.js';
 
 const t = readMessages();
 const body = document.body;
@@ -24,14 +24,6 @@ let opened = false; // the current connection attempt reached the server
 let refused = false; // the server said no for good (session, role)
 
 // --- helpers --------------------------------------------------------------
-
-function duration(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
 
 // since is a time the overview gave in seconds, run on to now.
 function since(seconds) {

@@ -15,6 +15,15 @@ export function fill(text, values) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
 }
 
+// duration writes seconds as m:ss, or h:mm:ss from an hour on.
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
 // readMessages returns the localized strings the server put in the page.
 export function readMessages() {
   const el = document.getElementById('i18n');
