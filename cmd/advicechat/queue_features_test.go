@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -99,6 +100,9 @@ func TestTransfer(t *testing.T) {
 		{"unknown queue", map[string]any{"to_queue": "vip"}, "unknown_queue"},
 		{"no target", map[string]any{}, "bad_request"},
 		{"two targets", map[string]any{"to_advisor": "bert", "to_queue": "public"}, "bad_request"},
+		// Bert has room: only the note stops it, and the transfer below
+		// shows nothing moved.
+		{"note too long", map[string]any{"to_advisor": "bert", "note": strings.Repeat("x", 4001)}, "bad_request"},
 	} {
 		tt.frame["type"], tt.frame["conversation"] = "transfer", conv
 		anna.send(tt.frame)
