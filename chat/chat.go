@@ -47,6 +47,9 @@ const (
 	// KindHidden stands in, on the visitor's socket only, for an entry the
 	// visitor may not see. It is never stored.
 	KindHidden Kind = "hidden"
+	// KindTyping marks a typing signal on a conversation's channel: it is
+	// published, never stored, and has no seq.
+	KindTyping Kind = "typing"
 )
 
 // Reasons a conversation ends or goes back to the queue.
@@ -93,6 +96,13 @@ var (
 	ErrNotFound     = errors.New("conversation not found")
 	ErrEnded        = errors.New("conversation has ended")
 	ErrUnauthorized = errors.New("token does not match conversation")
+	// ErrClientIDReused is returned by Append when a client id comes again
+	// with other text than the first time.
+	ErrClientIDReused = errors.New("client id already used for another message")
+	// ErrNotReplicated is returned by Append and End when the entry reached
+	// the primary but not enough replicas in time. The sender should retry
+	// with the same client id: the retry stores nothing new and waits again.
+	ErrNotReplicated = errors.New("entry not replicated in time")
 )
 
 // Store keeps conversations and their entries.
@@ -117,4 +127,7 @@ type Store interface {
 	// Channel is the pub/sub channel on which the store announces every
 	// stored entry of the conversation.
 	Channel(id string) string
+	// Typing announces on the conversation's channel that from (visitor or
+	// advisor) is typing. Nothing is stored: a missed signal is missed.
+	Typing(ctx context.Context, id, from string) error
 }

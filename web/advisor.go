@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
+	"github.com/advicechat/advicechat/web/socket"
 )
 
 // offDuty takes an advisor off duty and tells the visitors whose
@@ -43,7 +43,7 @@ func (s *Server) offDuty(ctx context.Context, name string) error {
 // advisor is the state of one advisor socket.
 type advisor struct {
 	srv     *Server
-	sock    *socket
+	sock    *socket.Socket
 	name    string
 	session string // the session id the socket was opened with
 
@@ -65,13 +65,13 @@ type advisor struct {
 func (s *Server) advisorSocket(c *echo.Context) error {
 	acct, sid, err := s.session(c)
 	if errors.Is(err, errNoSession) {
-		s.metrics.rejected.WithLabelValues(roleAdvisor, "unauthorized").Inc()
+		s.metrics.Rejected(socket.RoleAdvisor, protocol.CodeUnauthorized)
 		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
 	}
 	if err != nil {
 		return err
 	}
-	sock, err := s.accept(c, roleAdvisor, true)
+	sock, err := s.accept(c, socket.RoleAdvisor, true)
 	if err != nil || sock == nil {
 		return err
 	}
@@ -81,46 +81,34 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 	return nil
 }
 
-type dutyFrame struct {
-	On *bool `json:"on"`
-	// Capacity, going on duty: fewer conversations at once than the
-	// account allows.
-	Capacity *int `json:"capacity"`
-}
-
 func (a *advisor) run() {
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	// A reconnect within the grace period keeps the advisor on duty.
-	a.sock.setSession(a.session)
-	a.sock.setPresence(a.name)
+	a.sock.SetSession(a.session)
+	a.sock.SetPresence(a.name)
 	if err := a.srv.queue.TouchAdvisors(ctx, a.name); err != nil {
 		a.internal(err, "")
-		a.sock.closeAfter(websocket.StatusInternalError, "internal error")
+		a.sock.CloseAfter(protocol.CloseInternal)
 		return
 	}
 	// The first frame must be hello.
-	started := a.sock.expectStart()
+	started := a.sock.ExpectStart()
 	defer started()
-	var hello struct {
-		After map[string]int64 `json:"after"`
-		// At is, per conversation, the at of the entry at after: with it
-		// a loss in a failover is told (interrupted), not hidden.
-		At map[string]int64 `json:"at"`
-	}
+	var hello protocol.Hello
 	for {
-		typ, data, err := a.sock.readFrame()
+		typ, data, err := a.sock.ReadFrame()
 		if err != nil {
 			return
 		}
 		if typ == "" {
 			continue
 		}
-		if typ != "hello" {
-			a.sock.sendError("not_started", "send hello first", "", "")
+		if typ != protocol.TypeHello {
+			a.sock.SendError(protocol.CodeNotStarted, "send hello first", "", "")
 			continue
 		}
 		if err := json.Unmarshal(data, &hello); err != nil {
-			a.sock.sendError("bad_request", "hello needs an after object", "", "")
+			a.sock.SendError(protocol.CodeBadRequest, "hello needs an after object", "", "")
 			continue
 		}
 		break
@@ -129,69 +117,60 @@ func (a *advisor) run() {
 	a.at = hello.At
 	if err := a.attach(hello.After); err != nil {
 		a.internal(err, "")
-		a.sock.closeAfter(websocket.StatusInternalError, "internal error")
+		a.sock.CloseAfter(protocol.CloseInternal)
 		return
 	}
 	for {
-		typ, data, err := a.sock.readFrame()
+		typ, data, err := a.sock.ReadFrame()
 		if err != nil {
 			return
 		}
 		switch typ {
 		case "":
-		case "duty":
-			var f dutyFrame
+		case protocol.TypeDuty:
+			var f protocol.Duty
 			if err := json.Unmarshal(data, &f); err != nil || f.On == nil || (f.Capacity != nil && *f.Capacity < 1) {
-				a.sock.sendError("bad_request", "duty needs on: true or false, and capacity, if given, of 1 or more", "", "")
+				a.sock.SendError(protocol.CodeBadRequest, "duty needs on: true or false, and capacity, if given, of 1 or more", "", "")
 				continue
 			}
 			a.duty(*f.On, f.Capacity)
-		case "accept", "pick":
-			var f struct {
-				Conversation string `json:"conversation"`
-			}
+		case protocol.TypeAccept, protocol.TypePick:
+			var f protocol.Target
 			_ = json.Unmarshal(data, &f)
 			a.take(typ, f.Conversation)
-		case "transfer":
+		case protocol.TypeTransfer:
 			a.transfer(data)
-		case "typing":
-			var f struct {
-				Conversation string `json:"conversation"`
-			}
+		case protocol.TypeTyping:
+			var f protocol.Target
 			_ = json.Unmarshal(data, &f)
 			a.typing(f.Conversation)
-		case "alias":
-			var f struct {
-				Name string `json:"name"`
-			}
+		case protocol.TypeAlias:
+			var f protocol.Alias
 			_ = json.Unmarshal(data, &f)
 			a.setAlias(f.Name)
-		case "message":
+		case protocol.TypeMessage:
 			a.message(data, chat.KindMessage)
-		case "note":
+		case protocol.TypeNote:
 			a.message(data, chat.KindNote)
-		case "end", "block":
-			var f struct {
-				Conversation string   `json:"conversation"`
-				Tags         []string `json:"tags"`
-			}
+		case protocol.TypeEnd, protocol.TypeBlock:
+			var f protocol.End
 			if err := json.Unmarshal(data, &f); err != nil {
-				a.sock.sendError("bad_request", typ+" needs conversation and, optionally, tags", "", "")
+				a.sock.SendError(protocol.CodeBadRequest, typ+" needs conversation and, optionally, tags", "", "")
 				continue
 			}
 			if bad := a.unknownTag(f.Tags); bad != "" {
-				a.sock.sendError("bad_request", fmt.Sprintf("unknown outcome tag %q", bad), "", f.Conversation)
+				a.sock.SendError(protocol.CodeBadRequest, fmt.Sprintf("unknown outcome tag %q", bad), "", f.Conversation)
 				continue
 			}
 			reason := chat.EndedByAdvisor
-			if typ == "block" {
+			if typ == protocol.TypeBlock {
 				reason = chat.EndedBlocked
 			}
 			a.finish(f.Conversation, reason, f.Tags)
-		case "hello":
-			a.sock.sendError("bad_request", "hello was already sent", "", "")
+		case protocol.TypeHello:
+			a.sock.SendError(protocol.CodeBadRequest, "hello was already sent", "", "")
 		default:
-			a.sock.sendError("unknown_type", "unknown frame type", "", "")
+			a.sock.SendError(protocol.CodeUnknownType, "unknown frame type", "", "")
 		}
 	}
 }
@@ -199,24 +178,24 @@ func (a *advisor) run() {
 // attach subscribes the socket to the advisor's events and the queue, then
 // sends the status, the queue and every open conversation.
 func (a *advisor) attach(after map[string]int64) error {
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	a.after = after
 	advCh, changed := a.srv.queue.AdvisorChannel(a.name), a.srv.queue.ChangedChannel()
-	a.sock.onEntry = a.onEntry
-	a.sock.onChannel = func(channel string, payload []byte) {
+	a.sock.OnEntry = a.onEntry
+	a.sock.OnChannel = func(channel string, payload []byte) {
 		switch channel {
 		case changed:
 			// Duty may have changed elsewhere too: another tab, the sweep.
-			a.sock.doOnce("queue", a.refreshQueue)
-			a.sock.doOnce("status", a.refreshStatus)
+			a.sock.DoOnce("queue", a.refreshQueue)
+			a.sock.DoOnce("status", a.refreshStatus)
 		case advCh:
 			a.event(payload)
 		}
 	}
-	if err := a.sock.watch(advCh); err != nil {
+	if err := a.sock.Watch(advCh); err != nil {
 		return err
 	}
-	if err := a.sock.watch(changed); err != nil {
+	if err := a.sock.Watch(changed); err != nil {
 		return err
 	}
 	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
@@ -228,22 +207,22 @@ func (a *advisor) attach(after map[string]int64) error {
 		a.alias = st.Alias
 		a.mu.Unlock()
 	}
-	a.sock.send(consoleFrame{Type: "console", Canned: a.srv.cfg.Canned, Tags: a.srv.cfg.OutcomeTags})
-	a.sock.do(a.refreshStatus)
-	a.sock.do(a.refreshQueue)
+	a.sock.Send(protocol.Console{Type: protocol.TypeConsole, Canned: a.srv.cfg.Canned, Tags: a.srv.cfg.OutcomeTags})
+	a.sock.Do(a.refreshStatus)
+	a.sock.Do(a.refreshQueue)
 	mine := make(map[string]bool, len(st.Conversations))
 	for _, id := range st.Conversations {
 		mine[id] = true
-		a.sock.do(func(ctx context.Context) { a.assigned(ctx, id, a.after[id]) })
+		a.sock.Do(func(ctx context.Context) { a.assigned(ctx, id, a.after[id]) })
 	}
 	// What the page still shows but is no longer ours (requeued or ended
 	// while the advisor was away) is said plainly, not left to go stale.
 	for _, id := range st.Offered {
-		a.sock.do(func(ctx context.Context) { a.offered(ctx, id) })
+		a.sock.Do(func(ctx context.Context) { a.offered(ctx, id) })
 	}
 	for id := range after {
 		if !mine[id] && chat.ValidID(id) {
-			a.sock.do(func(ctx context.Context) { a.gone(ctx, id) })
+			a.sock.Do(func(ctx context.Context) { a.gone(ctx, id) })
 		}
 	}
 	return nil
@@ -254,9 +233,9 @@ func (a *advisor) attach(after map[string]int64) error {
 func (a *advisor) gone(ctx context.Context, id string) {
 	st, err := a.srv.queue.State(ctx, id)
 	ended := err == nil && (st.Status == routing.StatusEnded || st.Status == "")
-	reason := "requeued"
+	reason := protocol.ReasonRequeued
 	if ended {
-		reason = "ended"
+		reason = protocol.ReasonEnded
 	}
 	a.writeUnassigned(id, reason)
 	// The page may have missed how a conversation of theirs ended: the
@@ -264,7 +243,7 @@ func (a *advisor) gone(ctx context.Context, id string) {
 	// page's last seq; onEntry stops following at the end.
 	if ended && st.Advisor == a.name {
 		if last, err := a.srv.store.LastSeq(ctx, id); err == nil && last > a.after[id] {
-			if err := a.sock.followAt(id, a.after[id], a.at[id]); err != nil {
+			if err := a.sock.FollowAt(id, a.after[id], a.at[id]); err != nil {
 				a.internal(err, id)
 			}
 		}
@@ -274,19 +253,14 @@ func (a *advisor) gone(ctx context.Context, id string) {
 // writeUnassigned tells the page a conversation is no longer the
 // advisor's. Writer goroutine.
 func (a *advisor) writeUnassigned(id, reason string) {
-	b, _ := json.Marshal(struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation"`
-		Reason       string `json:"reason"`
-	}{"unassigned", id, reason})
-	a.sock.write(b)
+	a.sock.WriteJSON(protocol.Unassigned{Type: protocol.TypeUnassigned, Conversation: id, Reason: reason})
 }
 
 // event handles what routing published for this advisor (hub goroutine).
 func (a *advisor) event(payload []byte) {
 	if payload == nil {
 		// Resubscribed: something may have been missed; re-read all.
-		a.sock.do(a.resync)
+		a.sock.Do(a.resync)
 		return
 	}
 	var ev struct {
@@ -299,62 +273,28 @@ func (a *advisor) event(payload []byte) {
 		return
 	}
 	switch ev.Type {
-	case "offered":
-		a.sock.do(func(ctx context.Context) { a.offered(ctx, ev.Conversation) })
-	case "off_duty":
+	case protocol.TypeOffered:
+		a.sock.Do(func(ctx context.Context) { a.offered(ctx, ev.Conversation) })
+	case protocol.TypeOffDuty:
 		// Routing took the advisor off duty (missed offers): say why.
-		a.sock.send(struct {
-			Type   string `json:"type"`
-			Reason string `json:"reason"`
-		}{"off_duty", ev.Reason})
-		a.sock.doOnce("status", a.refreshStatus)
-	case "assigned":
-		a.sock.do(func(ctx context.Context) { a.assigned(ctx, ev.Conversation, 0) })
-	case "unassigned":
-		a.sock.do(func(ctx context.Context) { a.unassigned(ctx, ev.Conversation, ev.Reason) })
-	case "logout":
-		a.sock.closeAfter(websocket.StatusPolicyViolation, "logged out")
+		a.sock.Send(protocol.OffDuty{Type: protocol.TypeOffDuty, Reason: ev.Reason})
+		a.sock.DoOnce("status", a.refreshStatus)
+	case protocol.TypeAssigned:
+		a.sock.Do(func(ctx context.Context) { a.assigned(ctx, ev.Conversation, 0) })
+	case protocol.TypeUnassigned:
+		a.sock.Do(func(ctx context.Context) { a.unassigned(ctx, ev.Conversation, ev.Reason) })
+	case typeLogout:
+		a.sock.CloseAfter(protocol.CloseLoggedOut)
 	}
 }
 
-// convInfo is what the console shows of a conversation it is given or
-// offered.
-type convInfo struct {
-	ID       string `json:"id"`
-	Audience string `json:"audience"`
-	Lang     string `json:"lang"`
-	Waited   int64  `json:"waited"`
-	Priority int    `json:"priority"`
-}
-
-func conversationInfo(st routing.ConversationState) convInfo {
+func conversationInfo(st routing.ConversationState) protocol.ConversationInfo {
 	waitedUntil := st.Assigned
 	if st.Status != routing.StatusActive || waitedUntil.IsZero() {
 		waitedUntil = time.Now()
 	}
-	return convInfo{ID: st.ID, Audience: st.Audience, Lang: st.Lang, Priority: st.Priority,
+	return protocol.ConversationInfo{ID: st.ID, Audience: st.Audience, Lang: st.Lang, Priority: st.Priority,
 		Waited: max(0, int64(waitedUntil.Sub(st.Enqueued).Seconds()))}
-}
-
-type assignedFrame struct {
-	Type         string   `json:"type"`
-	Conversation convInfo `json:"conversation"`
-}
-
-// consoleFrame gives the console what the configuration holds for it: the
-// canned responses and the outcome tags.
-type consoleFrame struct {
-	Type   string   `json:"type"`
-	Canned []Canned `json:"canned"`
-	Tags   []string `json:"tags"`
-}
-
-// offeredFrame offers a conversation: the advisor accepts it before
-// deadline (Unix ms) or it goes to someone else.
-type offeredFrame struct {
-	Type         string   `json:"type"`
-	Conversation convInfo `json:"conversation"`
-	Deadline     int64    `json:"deadline"`
 }
 
 // offered shows a conversation routing offers this advisor. Writer
@@ -367,8 +307,7 @@ func (a *advisor) offered(ctx context.Context, id string) {
 	if err != nil || st.Status != routing.StatusOffered || st.Advisor != a.name {
 		return // stale: expired, taken back or accepted since
 	}
-	b, _ := json.Marshal(offeredFrame{Type: "offered", Conversation: conversationInfo(st), Deadline: st.OfferDeadline.UnixMilli()})
-	a.sock.write(b)
+	a.sock.WriteJSON(protocol.Offered{Type: protocol.TypeOffered, Conversation: conversationInfo(st), Deadline: st.OfferDeadline.UnixMilli()})
 	a.offers[id] = true
 	a.refreshStatus(ctx)
 }
@@ -382,28 +321,28 @@ func (a *advisor) take(how, id string) {
 		return
 	}
 	if !chat.ValidID(id) {
-		a.sock.sendError("bad_request", how+" needs a conversation id", "", "")
+		a.sock.SendError(protocol.CodeBadRequest, how+" needs a conversation id", "", "")
 		return
 	}
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	var asg routing.Assignment
 	var err error
-	if how == "accept" {
+	if how == protocol.TypeAccept {
 		asg, err = a.srv.queue.Accept(ctx, id, a.name)
 	} else {
 		asg, err = a.srv.queue.Pick(ctx, id, a.name)
 	}
-	if code, msg := routingRefusal(err); code != "" {
-		a.sock.sendError(code, msg, "", id)
-		if how == "accept" {
-			a.sock.do(func(ctx context.Context) { a.unassigned(ctx, id, "offer_expired") })
+	if code, msg, ok := protocol.Refusal(err); ok {
+		a.sock.SendError(code, msg, "", id)
+		if how == protocol.TypeAccept {
+			a.sock.Do(func(ctx context.Context) { a.unassigned(ctx, id, protocol.ReasonOfferExpired) })
 		}
 		return
 	} else if err != nil {
 		a.internal(err, id)
 		return
 	}
-	if how == "accept" {
+	if how == protocol.TypeAccept {
 		a.srv.routing.OfferAccepted(asg)
 	} else {
 		a.srv.routing.Picked(asg)
@@ -411,65 +350,26 @@ func (a *advisor) take(how, id string) {
 	a.srv.joined(ctx, asg)
 }
 
-// routingRefusal maps a routing refusal to a protocol error code and
-// message; "" for nil or an error that is not a refusal.
-func routingRefusal(err error) (code, msg string) {
-	switch {
-	case err == nil:
-		return "", ""
-	case errors.Is(err, routing.ErrOfferExpired):
-		return "offer_expired", "the offer has expired or gone to someone else"
-	case errors.Is(err, routing.ErrNotWaiting):
-		return "not_waiting", "the conversation is no longer waiting"
-	case errors.Is(err, routing.ErrNotHeld):
-		return "not_found", "not one of your open conversations"
-	case errors.Is(err, routing.ErrEnded):
-		return "ended", "the conversation has ended"
-	case errors.Is(err, routing.ErrAdvisorOffDuty):
-		return "advisor_off_duty", "that advisor is not on duty"
-	case errors.Is(err, routing.ErrAdvisorFull):
-		return "advisor_full", "that advisor has no room for another conversation"
-	case errors.Is(err, routing.ErrNotSkilled):
-		return "not_skilled", "this conversation's audience is not among your skills"
-	case errors.Is(err, routing.ErrUnknownQueue):
-		return "unknown_queue", "no such queue"
-	case errors.Is(err, routing.ErrBadTarget):
-		return "bad_request", "transfer needs exactly one of to_advisor and to_queue, other than where it is"
-	case errors.Is(err, routing.ErrBadPriority):
-		return "bad_request", "priority must be 0, 1 or 2"
-	}
-	return "", ""
-}
-
 // transfer hands one of the advisor's conversations to another advisor or
 // queue, with an optional internal note for whoever takes it.
 func (a *advisor) transfer(data []byte) {
-	var f struct {
-		Conversation string `json:"conversation"`
-		ToAdvisor    string `json:"to_advisor"`
-		ToQueue      string `json:"to_queue"`
-		Note         string `json:"note"`
-	}
-	if err := json.Unmarshal(data, &f); err != nil || (f.ToAdvisor == "") == (f.ToQueue == "") {
-		a.sock.sendError("bad_request", "transfer needs conversation and exactly one of to_advisor and to_queue", "", f.Conversation)
+	var f protocol.Transfer
+	if err := json.Unmarshal(data, &f); err != nil {
+		a.sock.SendError(protocol.CodeBadRequest, "transfer needs conversation and exactly one of to_advisor and to_queue", "", "")
 		return
 	}
-	var note string
-	if strings.TrimSpace(f.Note) != "" {
-		n, err := chat.CleanText(f.Note)
-		if err != nil {
-			a.sock.sendError("bad_request", "note: "+err.Error(), "", f.Conversation)
-			return
-		}
-		note = n
+	note, msg := checkTransfer(f)
+	if msg != "" {
+		a.sock.SendError(protocol.CodeBadRequest, msg, "", f.Conversation)
+		return
 	}
 	if !a.authorized("", f.Conversation) || !a.owns(f.Conversation, "", false) {
 		return
 	}
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	asg, err := a.srv.queue.Transfer(ctx, f.Conversation, a.name, routing.Target{Advisor: f.ToAdvisor, Queue: f.ToQueue})
-	if code, msg := routingRefusal(err); code != "" {
-		a.sock.sendError(code, msg, "", f.Conversation)
+	if code, msg, ok := protocol.Refusal(err); ok {
+		a.sock.SendError(code, msg, "", f.Conversation)
 		return
 	} else if err != nil {
 		a.internal(err, f.Conversation)
@@ -492,22 +392,17 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 	}
 	if ok, err := a.srv.advisorStillValid(ctx, a.name, a.session); err == nil && !ok {
 		// Not one more conversation on a socket whose session has ended.
-		a.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
-		a.sock.close(websocket.StatusPolicyViolation, "session ended")
+		a.sock.SessionEnded()
 		return
 	}
 	delete(a.offers, id)
-	var f assignedFrame
-	f.Type = "assigned"
-	f.Conversation = conversationInfo(st)
-	b, _ := json.Marshal(f)
-	a.sock.write(b)
+	a.sock.WriteJSON(protocol.Assigned{Type: protocol.TypeAssigned, Conversation: conversationInfo(st)})
 	delete(a.ended, id)
 	var at int64
 	if after == a.after[id] {
 		at = a.at[id] // what the page said of its entry at after
 	}
-	if err := a.sock.followAt(id, after, at); err != nil {
+	if err := a.sock.FollowAt(id, after, at); err != nil {
 		a.internal(err, id)
 	}
 	a.refreshStatus(ctx)
@@ -527,27 +422,24 @@ func (a *advisor) unassigned(ctx context.Context, id, reason string) {
 		return
 	}
 	a.writeUnassigned(id, reason)
-	if reason != "ended" || a.ended[id] {
-		a.sock.unfollow(id)
+	if reason != protocol.ReasonEnded || a.ended[id] {
+		a.sock.Unfollow(id)
 		delete(a.ended, id)
 	} else {
 		// Read the stream once: the end may be stored but not announced
 		// (its wait for replicas timed out).
-		a.sock.catchUp(ctx, id)
+		a.sock.CatchUp(ctx, id)
 	}
 	a.refreshStatus(ctx)
 }
 
-func (a *advisor) followed(id string) bool {
-	_, ok := a.sock.following(a.srv.store.Channel(id))
-	return ok
-}
+func (a *advisor) followed(id string) bool { return a.sock.Follows(id) }
 
 // onEntry stops following a conversation once its end has been sent.
 func (a *advisor) onEntry(_ context.Context, e chat.Entry) {
 	if e.Kind == chat.KindEnded {
 		a.ended[e.Conversation] = true
-		a.sock.unfollow(e.Conversation)
+		a.sock.Unfollow(e.Conversation)
 	}
 }
 
@@ -563,9 +455,9 @@ func (a *advisor) resync(ctx context.Context) {
 		mine[id] = true
 		a.assigned(ctx, id, a.after[id])
 	}
-	for id := range a.sock.cursors {
+	for _, id := range a.sock.Followed() {
 		if !mine[id] && !a.ended[id] {
-			a.unassigned(ctx, id, "requeued")
+			a.unassigned(ctx, id, protocol.ReasonRequeued)
 		}
 	}
 	offered := map[string]bool{}
@@ -575,7 +467,7 @@ func (a *advisor) resync(ctx context.Context) {
 	}
 	for id := range a.offers {
 		if !offered[id] {
-			a.unassigned(ctx, id, "offer_expired")
+			a.unassigned(ctx, id, protocol.ReasonOfferExpired)
 		}
 	}
 	a.refreshQueue(ctx)
@@ -605,51 +497,9 @@ func (a *advisor) refreshStatus(ctx context.Context) {
 	if !st.Duty || capacity == 0 {
 		capacity = acct.MaxConversations
 	}
-	b, _ := json.Marshal(struct {
-		Type       string `json:"type"`
-		Duty       bool   `json:"duty"`
-		Alias      string `json:"alias"`
-		Capacity   int    `json:"capacity"`
-		Max        int    `json:"max"`
-		Load       int    `json:"load"`
-		Offered    int    `json:"offered"`
-		Supervisor bool   `json:"supervisor,omitempty"`
-	}{"status", st.Duty, alias, capacity, acct.MaxConversations, len(st.Conversations), len(st.Offered), acct.Role == accounts.RoleSupervisor})
-	a.sock.write(b)
+	a.sock.WriteJSON(protocol.Status{Type: protocol.TypeStatus, Duty: st.Duty, Alias: alias, Capacity: capacity, Max: acct.MaxConversations,
+		Load: len(st.Conversations), Offered: len(st.Offered), Supervisor: acct.Role == accounts.RoleSupervisor})
 }
-
-type queueStat struct {
-	Name        string `json:"name"`
-	Waiting     int    `json:"waiting"`
-	LongestWait int64  `json:"longest_wait"`
-}
-
-// waitingConv is one waiting conversation in the console's queue view (to
-// pick by hand) and the supervisor's overview: what routing holds of it,
-// never anything the visitor wrote.
-type waitingConv struct {
-	ID       string `json:"id"`
-	Queue    string `json:"queue"`
-	Lang     string `json:"lang"`
-	Priority int    `json:"priority"`
-	Waited   int64  `json:"waited"`
-	Position int    `json:"position"`
-}
-
-func newWaitingConv(w routing.WaitingConversation, waited int64) waitingConv {
-	return waitingConv{ID: w.ID, Queue: w.Queue, Lang: w.Lang, Priority: w.Priority, Waited: waited, Position: w.Position}
-}
-
-// colleague is an advisor on duty, a possible target of a transfer.
-type colleague struct {
-	Name     string `json:"name"`
-	Alias    string `json:"alias"`
-	Load     int    `json:"load"`
-	Capacity int    `json:"capacity"`
-}
-
-// queueViewDepth is how many waiting conversations the console lists.
-const queueViewDepth = 50
 
 // refreshQueue sends the queue view if it changed: every queue's count and
 // longest wait, the conversations at the front (to pick by hand) and the
@@ -659,48 +509,26 @@ func (a *advisor) refreshQueue(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	now := time.Now()
-	secs := func(t time.Time) int64 {
-		if t.IsZero() {
-			return 0
-		}
-		return max(0, int64(now.Sub(t).Seconds()))
-	}
-	out := make([]queueStat, len(ov.Queues))
-	for i, q := range ov.Queues {
-		out[i] = queueStat{Name: q.Name, Waiting: q.Waiting, LongestWait: secs(q.Oldest)}
-	}
-	waiting := make([]waitingConv, 0, min(len(ov.Waiting), queueViewDepth))
-	for _, w := range ov.Waiting {
-		if len(waiting) == queueViewDepth {
-			break
-		}
-		waiting = append(waiting, newWaitingConv(w, secs(w.Enqueued)))
-	}
-	var others []colleague
+	v := queueView{now: time.Now()}
+	var others []protocol.Colleague
 	for _, adv := range ov.Advisors {
 		if adv.Duty && adv.Name != a.name {
-			others = append(others, colleague{Name: adv.Name, Alias: adv.Alias, Load: adv.Load() + len(adv.Offers), Capacity: adv.Capacity})
+			others = append(others, protocol.Colleague{Name: adv.Name, Alias: adv.Alias, Load: adv.Load() + len(adv.Offers), Capacity: adv.Capacity})
 		}
 	}
-	b, _ := json.Marshal(struct {
-		Type     string        `json:"type"`
-		Queues   []queueStat   `json:"queues"`
-		Waiting  []waitingConv `json:"waiting"`
-		Advisors []colleague   `json:"advisors"`
-	}{"queue", out, waiting, others})
+	b, _ := json.Marshal(protocol.Queue{Type: protocol.TypeQueue, Queues: v.queues(ov, false), Waiting: v.waiting(ov, queueViewDepth), Advisors: others})
 	if string(b) == string(a.lastQueue) {
 		return
 	}
 	a.lastQueue = b
-	a.sock.write(b)
+	a.sock.Write(b)
 }
 
 func (a *advisor) duty(on bool, capacity *int) {
 	if !a.authorized("", "") {
 		return
 	}
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	acct, alias := a.currentAlias()
 	if fresh, ok := a.srv.accounts.Lookup(a.name); ok {
 		acct = fresh // skills and capacity as the accounts file says now
@@ -715,7 +543,7 @@ func (a *advisor) duty(on bool, capacity *int) {
 		limit := acct.MaxConversations
 		if capacity != nil {
 			if *capacity > limit {
-				a.sock.sendError("bad_request", fmt.Sprintf("capacity %d is above the %d your account allows", *capacity, limit), "", "")
+				a.sock.SendError(protocol.CodeBadRequest, fmt.Sprintf("capacity %d is above the %d your account allows", *capacity, limit), "", "")
 				return
 			}
 			limit = *capacity
@@ -732,7 +560,7 @@ func (a *advisor) duty(on bool, capacity *int) {
 		a.internal(err, "")
 		return
 	}
-	a.sock.do(a.refreshStatus)
+	a.sock.Do(a.refreshStatus)
 }
 
 func (a *advisor) setAlias(name string) {
@@ -741,10 +569,10 @@ func (a *advisor) setAlias(name string) {
 	}
 	alias, err := chat.CleanDisplayName(name)
 	if err != nil {
-		a.sock.sendError("bad_request", err.Error(), "", "")
+		a.sock.SendError(protocol.CodeBadRequest, err.Error(), "", "")
 		return
 	}
-	if err := a.srv.queue.SetAlias(a.sock.ctx, a.name, alias); err != nil {
+	if err := a.srv.queue.SetAlias(a.sock.Ctx(), a.name, alias); err != nil {
 		a.internal(err, "")
 		return
 	}
@@ -752,7 +580,7 @@ func (a *advisor) setAlias(name string) {
 	a.alias = alias
 	a.mu.Unlock()
 	a.srv.audit(auditAlias, a.name, "alias", alias)
-	a.sock.do(a.refreshStatus)
+	a.sock.Do(a.refreshStatus)
 }
 
 // owns checks that a conversation is this advisor's, sending the error if
@@ -760,10 +588,10 @@ func (a *advisor) setAlias(name string) {
 // message sent again after a reconnect must get its first copy's ack.
 func (a *advisor) owns(id, clientID string, ended bool) bool {
 	if !chat.ValidID(id) {
-		a.sock.sendError("bad_request", "conversation must be a conversation id", clientID, "")
+		a.sock.SendError(protocol.CodeBadRequest, "conversation must be a conversation id", clientID, "")
 		return false
 	}
-	st, err := a.srv.queue.State(a.sock.ctx, id)
+	st, err := a.srv.queue.State(a.sock.Ctx(), id)
 	if err != nil {
 		a.internalFor(err, clientID, id)
 		return false
@@ -772,11 +600,11 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 		return true // the store acks a duplicate and refuses anything new
 	}
 	if st.Advisor != a.name || st.Status != routing.StatusActive {
-		code := "not_found"
+		code := protocol.CodeNotFound
 		if st.Status == routing.StatusEnded {
-			code = "ended"
+			code = protocol.CodeEnded
 		}
-		a.sock.sendError(code, "not one of your open conversations", clientID, id)
+		a.sock.SendError(code, "not one of your open conversations", clientID, id)
 		return false
 	}
 	return true
@@ -785,14 +613,14 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 // message stores an advisor's message or, with KindNote, an internal note
 // that only advisors and supervisors see; both are acked alike.
 func (a *advisor) message(data []byte, kind chat.Kind) {
-	var f messageFrame
+	var f protocol.Message
 	if err := json.Unmarshal(data, &f); err != nil {
-		a.sock.sendError("bad_request", string(kind)+" needs conversation, id and text", "", "")
+		a.sock.SendError(protocol.CodeBadRequest, string(kind)+" needs conversation, id and text", "", "")
 		return
 	}
 	e, code, msg := checkMessage(f)
 	if code != "" {
-		a.sock.sendError(code, msg, f.ID, f.Conversation)
+		a.sock.SendError(code, msg, f.ID, f.Conversation)
 		return
 	}
 	if !a.authorized(f.ID, f.Conversation) || !a.owns(f.Conversation, f.ID, true) {
@@ -806,13 +634,13 @@ func (a *advisor) message(data []byte, kind chat.Kind) {
 // typing tells the visitor the advisor is typing. Checked like a message,
 // since it reaches the visitor; dropped quietly when it comes too often.
 func (a *advisor) typing(id string) {
-	if last, ok := a.sock.typingAt[id]; ok && time.Since(last) < typingEvery {
+	if !a.sock.TypingDue(id) {
 		return
 	}
 	if !a.authorized("", id) || !a.owns(id, "", false) {
 		return
 	}
-	a.sock.typing(id)
+	a.sock.Typing(id)
 }
 
 // unknownTag returns the first tag that is not a configured outcome tag,
@@ -834,7 +662,7 @@ func (a *advisor) finish(id, reason string, tags []string) {
 	if !a.authorized("", id) || !a.owns(id, "", false) {
 		return
 	}
-	ctx := a.sock.ctx
+	ctx := a.sock.Ctx()
 	// Checked again in the same atomic step that ends it: it may have gone
 	// to someone else since owns looked.
 	ok, err := a.srv.queue.ReleaseBy(ctx, id, a.name, reason)
@@ -843,7 +671,7 @@ func (a *advisor) finish(id, reason string, tags []string) {
 		return
 	}
 	if !ok {
-		a.sock.sendError("not_found", "not one of your open conversations", "", id)
+		a.sock.SendError(protocol.CodeNotFound, "not one of your open conversations", "", id)
 		return
 	}
 	if _, err := a.srv.store.End(ctx, id, reason); err != nil && !errors.Is(err, chat.ErrEnded) {
@@ -868,7 +696,7 @@ func (a *advisor) finish(id, reason string, tags []string) {
 // the file, must not act. clientID and conv name the message or
 // conversation the request is about, for the error if the check fails.
 func (a *advisor) authorized(clientID, conv string) bool {
-	_, err := a.srv.sessions.get(a.sock.ctx, a.session)
+	_, err := a.srv.sessions.get(a.sock.Ctx(), a.session)
 	if err == nil {
 		if _, ok := a.srv.accounts.Lookup(a.name); ok {
 			return true
@@ -877,8 +705,7 @@ func (a *advisor) authorized(clientID, conv string) bool {
 		a.internalFor(err, clientID, conv)
 		return false
 	}
-	a.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
-	a.sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
+	a.sock.SessionEnded()
 	return false
 }
 
@@ -889,8 +716,8 @@ func (a *advisor) internal(err error, conv string) { a.internalFor(err, "", conv
 // that message with the same id; without the id it cannot tell which
 // message failed and leaves it pending on a socket that stays open.
 func (a *advisor) internalFor(err error, clientID, conv string) {
-	if a.sock.ctx.Err() == nil {
-		a.sock.log.Error("advisor request failed", "err", err)
+	if a.sock.Ctx().Err() == nil {
+		a.sock.Log().Error("advisor request failed", "err", err)
 	}
-	a.sock.sendError("internal", "internal error; retry", clientID, conv)
+	a.sock.SendError(protocol.CodeInternal, "internal error; retry", clientID, conv)
 }

@@ -11,15 +11,12 @@ import (
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // Canned is one ready-made answer an advisor can put in the message box
 // (typing / in it searches them).
-type Canned struct {
-	Lang  string `json:"lang"`
-	Title string `json:"title"`
-	Text  string `json:"text"`
-}
+type Canned = protocol.Canned
 
 // cannedHeader starts an answer: "[nl] Title".
 var cannedHeader = regexp.MustCompile(`^\[([a-z]{2})\]\s*(.*)$`)

@@ -23,9 +23,9 @@ U kunt ook bellen met 112 bij direct gevaar.
 		t.Fatal(err)
 	}
 	want := []Canned{
-		{"nl", "Welkom", "Goedenavond, fijn dat u contact opneemt.\n\nWaar wilt u het over hebben?"},
-		{"en", "Welcome", "Good evening."},
-		{"nl", "Doorverwijzing", "U kunt ook bellen met 112 bij direct gevaar."},
+		{Lang: "nl", Title: "Welkom", Text: "Goedenavond, fijn dat u contact opneemt.\n\nWaar wilt u het over hebben?"},
+		{Lang: "en", Title: "Welcome", Text: "Good evening."},
+		{Lang: "nl", Title: "Doorverwijzing", Text: "U kunt ook bellen met 112 bij direct gevaar."},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d answers %+v, want %d", len(got), got, len(want))

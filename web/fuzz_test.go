@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // FuzzMessageFrame feeds arbitrary client frames through the decoding and
@@ -34,7 +35,7 @@ func FuzzMessageFrame(f *testing.F) {
 		if !utf8.Valid(data) || json.Unmarshal(data, &head) != nil || head.Type == nil {
 			return // refused before any check
 		}
-		var m messageFrame
+		var m protocol.Message
 		if json.Unmarshal(data, &m) != nil {
 			return
 		}

@@ -234,7 +234,7 @@ func (s *Server) logout(c *echo.Context) error {
 			s.log.Error("off duty at logout", "advisor", acct.Username, "err", err)
 		}
 		// Close the advisor's sockets on every instance.
-		s.rdb.Publish(ctx, s.queue.AdvisorChannel(acct.Username), `{"type":"logout"}`)
+		s.rdb.Publish(ctx, s.queue.AdvisorChannel(acct.Username), `{"type":"`+typeLogout+`"}`)
 		s.audit(auditLogout, acct.Username)
 	}
 	s.setSessionCookie(c, "", -1)

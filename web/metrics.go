@@ -1,6 +1,10 @@
 package web
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/advicechat/advicechat/web/protocol"
+)
 
 // metrics of the web layer. Labels are roles and error codes only: never a
 // conversation id, a token, an advisor name or any text.
@@ -74,3 +78,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.ended)
 	return m
 }
+
+// Rejected counts a refused frame or handshake (socket.Metrics).
+func (m *metrics) Rejected(role string, code protocol.Code) {
+	m.rejected.WithLabelValues(role, string(code)).Inc()
+}
+
+// SlowClosed counts a socket closed for a full inbox (socket.Metrics).
+func (m *metrics) SlowClosed() { m.slowClosed.Inc() }
+
+// Interrupted counts a client told of a loss (socket.Metrics).
+func (m *metrics) Interrupted() { m.interrupted.Inc() }

@@ -5,7 +5,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +21,7 @@ import (
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/socket"
 )
 
 // Config is what the web layer needs from the configuration.
@@ -106,8 +105,10 @@ type Server struct {
 	handler  http.Handler
 	secure   bool
 
+	socketDeps socket.Deps
+
 	mu       sync.Mutex
-	sockets  map[*socket]struct{}
+	sockets  map[*socket.Socket]struct{}
 	draining bool
 	wg       sync.WaitGroup
 	base     context.Context
@@ -146,7 +147,7 @@ func New(d Deps) (*Server, error) {
 		routing:  d.Routing,
 		pages:    p,
 		secure:   strings.HasPrefix(d.Config.PublicOrigin, "https://"),
-		sockets:  make(map[*socket]struct{}),
+		sockets:  make(map[*socket.Socket]struct{}),
 		base:     base,
 		stop:     stop,
 	}
@@ -156,6 +157,7 @@ func New(d Deps) (*Server, error) {
 	if s.cfg.StartTimeout <= 0 {
 		s.cfg.StartTimeout = time.Minute
 	}
+	s.socketDeps = socket.Deps{Hub: d.Hub, Store: d.Store, Log: d.Log, Metrics: s.metrics, StartTimeout: s.cfg.StartTimeout}
 	s.sessions = &sessions{rdb: d.Redis, prefix: d.Config.KeyPrefix + "sess:", idle: d.Config.SessionIdle, max: d.Config.SessionMax}
 	s.guard = newLoginGuard(d.Redis, d.Config.KeyPrefix)
 	s.starts = newStartLimiter(newClientKeyer(), d.Config.StartsPerClient)
@@ -207,230 +209,4 @@ func (s *Server) ready(c *echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "redis unreachable\n")
 	}
 	return c.String(http.StatusOK, "ok\n")
-}
-
-// Run keeps the instance's visitors and advisors marked as present until
-// ctx is done.
-func (s *Server) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.heartbeat(ctx)
-		}
-	}
-}
-
-func (s *Server) heartbeat(ctx context.Context) {
-	var convs, names []string
-	var advisors []*socket
-	s.mu.Lock()
-	for sock := range s.sockets {
-		if c := sock.presence(); c != "" {
-			if sock.role == roleVisitor {
-				convs = append(convs, c)
-			} else {
-				advisors = append(advisors, sock)
-			}
-		}
-	}
-	s.mu.Unlock()
-	// An advisor whose session ended (absolute timeout, logout elsewhere)
-	// or whose account was removed must stop reading along: close the
-	// socket, and stop keeping the advisor on duty.
-	for _, sock := range advisors {
-		ok, err := s.advisorStillValid(ctx, sock.presence(), sock.sessionID())
-		if err != nil {
-			names = append(names, sock.presence()) // Redis trouble is no reason to drop an advisor
-			continue
-		}
-		if !ok {
-			sock.sendError("unauthorized", "your session has ended; log in again", "", "")
-			sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
-			continue
-		}
-		names = append(names, sock.presence())
-	}
-	if err := s.queue.TouchVisitors(ctx, convs...); err != nil && ctx.Err() == nil {
-		s.log.Warn("visitor heartbeat failed", "err", err)
-	}
-	if err := s.queue.TouchAdvisors(ctx, names...); err != nil && ctx.Err() == nil {
-		s.log.Warn("advisor heartbeat failed", "err", err)
-	}
-}
-
-// accept upgrades a request after checking its Origin and registers the
-// socket. requireOrigin refuses a handshake without Origin (browsers always
-// send one; the advisor socket carries a cookie, so it must come from our
-// page).
-func (s *Server) accept(c *echo.Context, role string, requireOrigin bool) (*socket, error) {
-	r := c.Request()
-	if err := s.checkOrigin(r, requireOrigin); err != nil {
-		s.metrics.rejected.WithLabelValues(role, "bad_origin").Inc()
-		return nil, echo.NewHTTPError(http.StatusForbidden, err.Error())
-	}
-	s.mu.Lock()
-	draining := s.draining
-	s.mu.Unlock()
-	if draining {
-		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "server is shutting down")
-	}
-	conn, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{
-		// The Origin was checked above, exactly.
-		InsecureSkipVerify: true,
-		CompressionMode:    websocket.CompressionDisabled,
-	})
-	if err != nil {
-		return nil, nil // Accept has answered the client
-	}
-	sock := newSocket(s.base, s, conn, role)
-	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		_ = conn.Close(websocket.StatusGoingAway, "server going away")
-		return nil, nil
-	}
-	s.sockets[sock] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	s.metrics.connections.WithLabelValues(role).Inc()
-	go sock.writeLoop()
-	return sock, nil
-}
-
-// release undoes accept once the socket's reader is done.
-func (s *Server) release(sock *socket, extra ...string) {
-	sock.close(websocket.StatusNormalClosure, "")
-	<-sock.writerDone
-	sock.readCancel()
-	sock.unwatchAll(extra...)
-	s.metrics.connections.WithLabelValues(sock.role).Dec()
-	s.mu.Lock()
-	delete(s.sockets, sock)
-	s.mu.Unlock()
-	s.wg.Done()
-}
-
-func (s *Server) checkOrigin(r *http.Request, require bool) error {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		if require {
-			return errors.New("missing Origin")
-		}
-		return nil
-	}
-	want := s.cfg.PublicOrigin
-	if want == "" {
-		scheme := "http://"
-		if r.TLS != nil {
-			scheme = "https://"
-		}
-		want = scheme + r.Host
-	}
-	if !strings.EqualFold(origin, want) {
-		return errors.New("origin not allowed")
-	}
-	return nil
-}
-
-// Shutdown stops accepting sockets, closes the open ones with 1001 so their
-// clients reconnect (to another instance) at once, and waits for them
-// until ctx is done.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.draining = true
-	for sock := range s.sockets {
-		sock.close(websocket.StatusGoingAway, "server restarting, reconnect")
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.stop()
-		return nil
-	case <-ctx.Done():
-		s.stop()
-		return fmt.Errorf("close sockets: %w", ctx.Err())
-	}
-}
-
-// Hooks returns what the routing worker calls after it assigned, requeued
-// or abandoned a conversation: the matching entry goes into the
-// conversation, which tells both sides.
-func (s *Server) Hooks() routing.Hooks {
-	return routing.Hooks{
-		Assigned: s.joined,
-		Requeued: func(ctx context.Context, r routing.Requeue) {
-			// Lost connection or not responding: to the visitor the same,
-			// their advisor is gone and someone else will answer.
-			s.appendRequeued(ctx, r.Conversation, chat.RequeuedLostLink)
-		},
-		MaxWaited: func(ctx context.Context, id string) {
-			s.appendSystem(ctx, chat.Entry{Conversation: id, Kind: chat.KindWaitedLong}, "record a long wait")
-		},
-		Abandoned: func(ctx context.Context, id string) {
-			if _, err := s.store.End(ctx, id, chat.EndedAbandoned); err != nil && !errors.Is(err, chat.ErrEnded) && !errors.Is(err, chat.ErrNotFound) && ctx.Err() == nil {
-				s.log.Warn("end abandoned conversation", "err", err)
-			}
-		},
-	}
-}
-
-// advisorStillValid reports whether an advisor's session is still good
-// and their account still exists.
-func (s *Server) advisorStillValid(ctx context.Context, name, session string) (bool, error) {
-	ok, err := s.sessions.valid(ctx, session)
-	if err != nil || !ok {
-		return false, err
-	}
-	_, ok = s.accounts.Lookup(name)
-	return ok, nil
-}
-
-// joined records that an advisor has a conversation: the visitor sees who
-// joined, under their display name.
-func (s *Server) joined(ctx context.Context, a routing.Assignment) {
-	s.audit(auditAssigned, a.Advisor, "conversation", a.Conversation)
-	s.appendSystem(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindJoined, Name: a.Alias}, "record assignment")
-}
-
-// moved records a transfer or reassignment: the internal note for whoever
-// takes it (if any, under the name of the one who wrote it), then where it
-// went, which the visitor sees as "connected to another advisor" or back
-// in the queue.
-func (s *Server) moved(ctx context.Context, a routing.Assignment, by, byAlias, note string) {
-	s.audit(auditTransferred, by, "conversation", a.Conversation, "to", a.Advisor+a.Queue)
-	if note != "" {
-		s.appendSystem(ctx, chat.Entry{Conversation: a.Conversation, Kind: chat.KindNote, From: chat.FromAdvisor, Name: byAlias, Text: note}, "record a transfer note")
-	}
-	e := chat.Entry{Conversation: a.Conversation, Kind: chat.KindTransferred, Name: a.Alias}
-	if a.Advisor == "" {
-		e.Reason = chat.TransferredQueue
-	}
-	s.appendSystem(ctx, e, "record a transfer")
-}
-
-// appendSystem stores an entry the service writes (From system unless
-// set); a failure is logged as what.
-func (s *Server) appendSystem(ctx context.Context, e chat.Entry, what string) {
-	if e.From == "" {
-		e.From = chat.FromSystem
-	}
-	if _, _, err := s.store.Append(ctx, e); err != nil && ctx.Err() == nil {
-		s.log.Warn(what, "err", err)
-	}
-}
-
-func (s *Server) appendRequeued(ctx context.Context, id, reason string) {
-	_, _, err := s.store.Append(ctx, chat.Entry{Conversation: id, Kind: chat.KindRequeued, From: chat.FromSystem, Reason: reason})
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("record requeue", "err", err)
-	}
 }

@@ -7,20 +7,17 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
+	"github.com/advicechat/advicechat/web/socket"
 )
-
-// roleSupervisor labels the supervisor view's sockets in metrics and logs.
-const roleSupervisor = "supervisor"
 
 const (
 	// supervisorTick is how often the supervisor view is refreshed without
@@ -29,19 +26,13 @@ const (
 	supervisorTick = 5 * time.Second
 	// maxSupervisorBody bounds a supervisor request's JSON body: a note of
 	// 4000 characters fits, as in a socket frame.
-	maxSupervisorBody = maxFrame
+	maxSupervisorBody = socket.MaxFrame
 )
 
-// apiError is the body of a refused supervisor request.
-type apiError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
 // refuse answers a supervisor request with a JSON error and counts it.
-func (s *Server) refuse(c *echo.Context, status int, code, msg string) error {
-	s.metrics.rejected.WithLabelValues(roleSupervisor, code).Inc()
-	return c.JSON(status, apiError{Error: code, Message: msg})
+func (s *Server) refuse(c *echo.Context, status int, code protocol.Code, msg string) error {
+	s.metrics.Rejected(socket.RoleSupervisor, code)
+	return c.JSON(status, protocol.APIError{Error: code, Message: msg})
 }
 
 // isSupervisor reads the role from the account as the accounts file has it
@@ -71,11 +62,11 @@ func (s *Server) supervisorRequest(c *echo.Context) (acct accounts.Account, ok b
 	acct, _, err = s.session(c)
 	switch {
 	case errors.Is(err, errNoSession):
-		return acct, false, s.refuse(c, http.StatusUnauthorized, "unauthorized", "log in first")
+		return acct, false, s.refuse(c, http.StatusUnauthorized, protocol.CodeUnauthorized, "log in first")
 	case err != nil:
 		return acct, false, err
 	case !isSupervisor(acct):
-		return acct, false, s.refuse(c, http.StatusForbidden, "forbidden", "only a supervisor may do this")
+		return acct, false, s.refuse(c, http.StatusForbidden, protocol.CodeForbidden, "only a supervisor may do this")
 	}
 	return acct, true, nil
 }
@@ -105,7 +96,7 @@ func decodeSupervisorBody(c *echo.Context, v any) (msg string) {
 // refuseRouting answers a routing error: 409 with the protocol's code for a
 // refusal, the error itself (500) otherwise.
 func (s *Server) refuseRouting(c *echo.Context, err error) error {
-	if code, msg := routingRefusal(err); code != "" {
+	if code, msg, ok := protocol.Refusal(err); ok {
 		return s.refuse(c, http.StatusConflict, code, msg)
 	}
 	return err
@@ -123,30 +114,19 @@ func (s *Server) supervisorPriority(c *echo.Context) error {
 		Priority     *int   `json:"priority"`
 	}
 	if msg := decodeSupervisorBody(c, &f); msg != "" {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", msg)
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, msg)
 	}
 	if !chat.ValidID(f.Conversation) {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", "conversation must be a conversation id")
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, "conversation must be a conversation id")
 	}
 	if f.Priority == nil || *f.Priority < routing.PriorityNormal || *f.Priority > routing.PriorityUrgent {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", "priority must be 0, 1 or 2")
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, "priority must be 0, 1 or 2")
 	}
 	if err := s.queue.SetPriority(c.Request().Context(), f.Conversation, *f.Priority); err != nil {
 		return s.refuseRouting(c, err)
 	}
 	s.audit(auditPriority, acct.Username, "conversation", f.Conversation, "priority", *f.Priority)
 	return c.NoContent(http.StatusNoContent)
-}
-
-// reassigned is the answer to a reassignment: where the conversation is now
-// and where it was.
-type reassigned struct {
-	Conversation string `json:"conversation"`
-	Advisor      string `json:"advisor,omitempty"`
-	Alias        string `json:"alias,omitempty"`
-	Queue        string `json:"queue,omitempty"`
-	From         string `json:"from,omitempty"`
-	Was          string `json:"was"`
 }
 
 // supervisorReassign moves a conversation, whoever has it, to an advisor on
@@ -157,28 +137,16 @@ func (s *Server) supervisorReassign(c *echo.Context) error {
 	if !ok {
 		return err
 	}
-	var f struct {
-		Conversation string `json:"conversation"`
-		ToAdvisor    string `json:"to_advisor"`
-		ToQueue      string `json:"to_queue"`
-		Note         string `json:"note"`
-	}
+	var f protocol.Transfer
 	if msg := decodeSupervisorBody(c, &f); msg != "" {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", msg)
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, msg)
 	}
 	if !chat.ValidID(f.Conversation) {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", "conversation must be a conversation id")
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, "conversation must be a conversation id")
 	}
-	if (f.ToAdvisor == "") == (f.ToQueue == "") {
-		return s.refuse(c, http.StatusBadRequest, "bad_request", "give exactly one of to_advisor and to_queue")
-	}
-	var note string
-	if strings.TrimSpace(f.Note) != "" {
-		n, err := chat.CleanText(f.Note)
-		if err != nil {
-			return s.refuse(c, http.StatusBadRequest, "bad_request", "note: "+err.Error())
-		}
-		note = n
+	note, problem := checkTransfer(f)
+	if problem != "" {
+		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, problem)
 	}
 	if f.ToAdvisor != "" {
 		// Only a name that is an account reaches Redis; anyone else is
@@ -197,7 +165,7 @@ func (s *Server) supervisorReassign(c *echo.Context) error {
 	}
 	s.routing.Transferred(asg)
 	s.moved(ctx, asg, acct.Username, s.displayName(ctx, acct), note)
-	out := reassigned{Conversation: asg.Conversation, Advisor: asg.Advisor, Alias: asg.Alias, From: asg.From, Was: asg.Was}
+	out := protocol.Reassigned{Conversation: asg.Conversation, Advisor: asg.Advisor, Alias: asg.Alias, From: asg.From, Was: asg.Was}
 	if asg.Advisor == "" {
 		out.Queue = asg.Queue
 	}
@@ -221,15 +189,15 @@ func (s *Server) supervisorSocket(c *echo.Context) error {
 	acct, sid, err := s.session(c)
 	switch {
 	case errors.Is(err, errNoSession):
-		s.metrics.rejected.WithLabelValues(roleSupervisor, "unauthorized").Inc()
+		s.metrics.Rejected(socket.RoleSupervisor, protocol.CodeUnauthorized)
 		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
 	case err != nil:
 		return err
 	case !isSupervisor(acct):
-		s.metrics.rejected.WithLabelValues(roleSupervisor, "forbidden").Inc()
+		s.metrics.Rejected(socket.RoleSupervisor, protocol.CodeForbidden)
 		return echo.NewHTTPError(http.StatusForbidden, "the supervisor view is for supervisors only")
 	}
-	sock, err := s.accept(c, roleSupervisor, true)
+	sock, err := s.accept(c, socket.RoleSupervisor, true)
 	if err != nil || sock == nil {
 		return err
 	}
@@ -242,7 +210,7 @@ func (s *Server) supervisorSocket(c *echo.Context) error {
 // supervisorView is one supervisor socket.
 type supervisorView struct {
 	srv     *Server
-	sock    *socket
+	sock    *socket.Socket
 	name    string
 	session string
 
@@ -251,42 +219,42 @@ type supervisorView struct {
 
 func (v *supervisorView) run() {
 	changed, own := v.srv.queue.ChangedChannel(), v.srv.queue.AdvisorChannel(v.name)
-	v.sock.onChannel = func(channel string, payload []byte) {
+	v.sock.OnChannel = func(channel string, payload []byte) {
 		switch channel {
 		case changed:
-			v.sock.doOnce("overview", v.refresh)
+			v.sock.DoOnce("overview", v.refresh)
 		case own:
 			// A logout anywhere closes the supervisor's sockets too.
 			var ev struct {
 				Type string `json:"type"`
 			}
-			if payload != nil && json.Unmarshal(payload, &ev) == nil && ev.Type == "logout" {
-				v.sock.closeAfter(websocket.StatusPolicyViolation, "logged out")
+			if payload != nil && json.Unmarshal(payload, &ev) == nil && ev.Type == typeLogout {
+				v.sock.CloseAfter(protocol.CloseLoggedOut)
 			}
 		}
 	}
 	for _, ch := range []string{changed, own} {
-		if err := v.sock.watch(ch); err != nil {
+		if err := v.sock.Watch(ch); err != nil {
 			v.internal(err)
 			return
 		}
 	}
-	v.sock.do(v.refresh)
+	v.sock.Do(v.refresh)
 
 	ticking := make(chan struct{})
 	go v.tick(ticking)
 	defer func() {
 		// The ticker stops with the socket's context.
-		v.sock.close(websocket.StatusNormalClosure, "")
+		v.sock.Close(protocol.CloseNormal)
 		<-ticking
 	}()
 	for {
-		typ, _, err := v.sock.readFrame()
+		typ, _, err := v.sock.ReadFrame()
 		if err != nil {
 			return
 		}
 		if typ != "" {
-			v.sock.sendError("unknown_type", "this socket takes no frames; act with the HTTP endpoints", "", "")
+			v.sock.SendError(protocol.CodeUnknownType, "this socket takes no frames; act with the HTTP endpoints", "", "")
 		}
 	}
 }
@@ -299,58 +267,26 @@ func (v *supervisorView) tick(done chan<- struct{}) {
 	defer t.Stop()
 	for {
 		select {
-		case <-v.sock.ctx.Done():
+		case <-v.sock.Ctx().Done():
 			return
 		case <-t.C:
-			ok, err := v.srv.sessions.valid(v.sock.ctx, v.session)
+			ok, err := v.srv.sessions.valid(v.sock.Ctx(), v.session)
 			if err == nil && !ok {
 				// Redis trouble is no reason to close; an ended session is.
-				v.sock.sendError("unauthorized", "your session has ended; log in again", "", "")
-				v.sock.closeAfter(websocket.StatusPolicyViolation, "session ended")
+				v.sock.SessionEnded()
 				return
 			}
-			v.sock.doOnce("overview", v.refresh)
+			v.sock.DoOnce("overview", v.refresh)
 		}
 	}
 }
 
 func (v *supervisorView) internal(err error) {
-	if v.sock.ctx.Err() == nil {
-		v.sock.log.Error("supervisor view failed", "err", err)
+	if v.sock.Ctx().Err() == nil {
+		v.sock.Log().Error("supervisor view failed", "err", err)
 	}
-	v.sock.sendError("internal", "internal error; reconnect", "", "")
-	v.sock.closeAfter(websocket.StatusInternalError, "internal error")
-}
-
-// overviewQueue is one queue in the overview frame.
-type overviewQueue struct {
-	Name        string `json:"name"`
-	Waiting     int    `json:"waiting"`
-	LongestWait int64  `json:"longest_wait"`
-	// ByPriority counts the waiting by priority: normal, high, in danger.
-	ByPriority []int `json:"by_priority"`
-}
-
-// overviewAdvisor is one advisor with routing data in the overview frame.
-type overviewAdvisor struct {
-	Username      string   `json:"username"`
-	Alias         string   `json:"alias"`
-	Duty          bool     `json:"duty"`
-	Load          int      `json:"load"`
-	Offered       int      `json:"offered"`
-	Capacity      int      `json:"capacity"`
-	Languages     []string `json:"languages"`
-	Audiences     []string `json:"audiences"`
-	MissedOffers  int      `json:"missed_offers"`
-	Seen          *int64   `json:"seen,omitempty"`
-	Conversations []string `json:"conversations"`
-}
-
-type overviewFrame struct {
-	Type     string            `json:"type"`
-	Queues   []overviewQueue   `json:"queues"`
-	Advisors []overviewAdvisor `json:"advisors"`
-	Waiting  []waitingConv     `json:"waiting"`
+	v.sock.SendError(protocol.CodeInternal, "internal error; reconnect", "", "")
+	v.sock.CloseAfter(protocol.CloseInternal)
 }
 
 // nonNil keeps an empty list a JSON array.
@@ -363,36 +299,25 @@ func nonNil(l []string) []string {
 
 // buildOverview turns routing's overview into the frame, times as seconds
 // before now.
-func buildOverview(ov routing.Overview, now time.Time) overviewFrame {
-	secs := func(t time.Time) int64 {
-		if t.IsZero() {
-			return 0
-		}
-		return max(0, int64(now.Sub(t).Seconds()))
-	}
-	f := overviewFrame{
-		Type:     "overview",
-		Queues:   make([]overviewQueue, 0, len(ov.Queues)),
-		Advisors: make([]overviewAdvisor, 0, len(ov.Advisors)),
-		Waiting:  make([]waitingConv, 0, len(ov.Waiting)),
-	}
-	for _, q := range ov.Queues {
-		f.Queues = append(f.Queues, overviewQueue{Name: q.Name, Waiting: q.Waiting, LongestWait: secs(q.Oldest), ByPriority: q.ByPriority[:]})
+func buildOverview(ov routing.Overview, now time.Time) protocol.Overview {
+	v := queueView{now: now}
+	f := protocol.Overview{
+		Type:     protocol.TypeOverview,
+		Queues:   v.queues(ov, true),
+		Advisors: make([]protocol.OverviewAdvisor, 0, len(ov.Advisors)),
+		Waiting:  v.waiting(ov, len(ov.Waiting)),
 	}
 	for _, a := range ov.Advisors {
-		o := overviewAdvisor{
+		o := protocol.OverviewAdvisor{
 			Username: a.Name, Alias: a.Alias, Duty: a.Duty, Load: a.Load(), Offered: len(a.Offers), Capacity: a.Capacity,
 			Languages: nonNil(a.Languages), Audiences: nonNil(a.Audiences), MissedOffers: a.MissedOffers,
 			Conversations: nonNil(a.Conversations),
 		}
 		if !a.LastSeen.IsZero() {
-			seen := secs(a.LastSeen)
+			seen := v.secs(a.LastSeen)
 			o.Seen = &seen
 		}
 		f.Advisors = append(f.Advisors, o)
-	}
-	for _, w := range ov.Waiting {
-		f.Waiting = append(f.Waiting, newWaitingConv(w, secs(w.Enqueued)))
 	}
 	return f
 }
@@ -402,14 +327,13 @@ func buildOverview(ov routing.Overview, now time.Time) overviewFrame {
 // change or tick. Writer goroutine.
 func (v *supervisorView) refresh(ctx context.Context) {
 	if acct, ok := v.srv.accounts.Lookup(v.name); !ok || !isSupervisor(acct) {
-		v.sock.sendError("forbidden", "the supervisor view is for supervisors only", "", "")
-		v.sock.closeAfter(websocket.StatusPolicyViolation, "not a supervisor")
+		v.sock.Refuse(protocol.CodeForbidden, "the supervisor view is for supervisors only", protocol.CloseNotSupervisor)
 		return
 	}
 	ov, err := v.srv.queue.Overview(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			v.sock.log.Warn("supervisor overview failed", "err", err)
+			v.sock.Log().Warn("supervisor overview failed", "err", err)
 		}
 		return
 	}
@@ -418,5 +342,5 @@ func (v *supervisorView) refresh(ctx context.Context) {
 		return
 	}
 	v.last = b
-	v.sock.write(b)
+	v.sock.Write(b)
 }

@@ -7,29 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/labstack/echo/v5"
 
 	"github.com/advicechat/advicechat/chat"
-	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/protocol"
+	"github.com/advicechat/advicechat/web/socket"
 )
-
-const (
-	roleVisitor = "visitor"
-	roleAdvisor = "advisor"
-)
-
-type stateFrame struct {
-	Type     string `json:"type"`
-	Status   string `json:"status"`
-	Position int    `json:"position,omitempty"`
-	// Wait is the estimated wait in whole minutes (at least 1) while
-	// waiting; absent when nobody on duty serves the queue.
-	Wait    int    `json:"wait,omitempty"`
-	Advisor string `json:"advisor,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-}
 
 // waitMinutes rounds an estimate up to whole minutes, at least 1; 0 for
 // an unknown one.
@@ -40,21 +24,15 @@ func waitMinutes(d time.Duration) int {
 	return max(1, int((d+time.Minute-1)/time.Minute))
 }
 
-type messageFrame struct {
-	Conversation string `json:"conversation"`
-	ID           string `json:"id"`
-	Text         string `json:"text"`
-}
-
 // visitor is the state of one visitor socket. conv is set once by the
 // reader; advisor and last belong to the writer goroutine.
 type visitor struct {
 	srv     *Server
-	sock    *socket
+	sock    *socket.Socket
 	conv    string
 	limit   bucket
 	advisor string
-	last    stateFrame
+	last    protocol.State
 	// startKey and blockKeys stand for the client's address, which the
 	// socket does not keep: an HMAC for the start limit, and the block
 	// keys an advisor's block is stored under.
@@ -67,7 +45,7 @@ type visitor struct {
 }
 
 func (s *Server) visitorSocket(c *echo.Context) error {
-	sock, err := s.accept(c, roleVisitor, false)
+	sock, err := s.accept(c, socket.RoleVisitor, false)
 	if err != nil || sock == nil {
 		return err
 	}
@@ -83,65 +61,58 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 }
 
 func (v *visitor) run() {
-	started := v.sock.expectStart()
+	started := v.sock.ExpectStart()
 	defer started()
 	for {
-		typ, data, err := v.sock.readFrame()
+		typ, data, err := v.sock.ReadFrame()
 		if err != nil {
-			if !readErr(err) {
+			if !socket.GoneAway(err) {
 				// Connection errors name both ends' addresses.
-				v.sock.log.Debug("read", "err", RedactAddrs(err.Error()))
+				v.sock.Log().Debug("read", "err", RedactAddrs(err.Error()))
 			}
 			return
 		}
 		switch {
 		case typ == "":
 			// bad_json was sent
-		case v.conv == "" && typ == "start":
+		case v.conv == "" && typ == protocol.TypeStart:
 			v.start(data)
 			if v.conv != "" {
 				started()
 			}
-		case v.conv == "" && typ == "resume":
+		case v.conv == "" && typ == protocol.TypeResume:
 			v.resume(data)
 			if v.conv != "" {
 				started()
 			}
-		case v.conv == "" && (typ == "message" || typ == "end"):
-			v.sock.sendError("not_started", "send start or resume first", "", "")
-		case v.conv != "" && (typ == "start" || typ == "resume"):
-			v.sock.sendError("bad_request", "this socket already has a conversation", "", "")
-		case typ == "typing":
+		case v.conv == "" && (typ == protocol.TypeMessage || typ == protocol.TypeEnd):
+			v.sock.SendError(protocol.CodeNotStarted, "send start or resume first", "", "")
+		case v.conv != "" && (typ == protocol.TypeStart || typ == protocol.TypeResume):
+			v.sock.SendError(protocol.CodeBadRequest, "this socket already has a conversation", "", "")
+		case typ == protocol.TypeTyping:
 			if v.conv == "" {
-				v.sock.sendError("not_started", "send start or resume first", "", "")
+				v.sock.SendError(protocol.CodeNotStarted, "send start or resume first", "", "")
 			} else {
-				v.sock.typing(v.conv)
+				v.sock.Typing(v.conv)
 			}
-		case typ == "message":
+		case typ == protocol.TypeMessage:
 			v.message(data)
-		case typ == "end":
+		case typ == protocol.TypeEnd:
 			v.end()
 		default:
-			v.sock.sendError("unknown_type", "unknown frame type", "", "")
+			v.sock.SendError(protocol.CodeUnknownType, "unknown frame type", "", "")
 		}
 	}
 }
 
 func (v *visitor) start(data []byte) {
-	var f struct {
-		Audience string `json:"audience"`
-		Lang     string `json:"lang"`
-		Fallback *bool  `json:"fallback"` // absent: true
-		// Urgent: the visitor said they are in danger now. The page
-		// shows 112 first; the conversation goes before all others.
-		Urgent bool `json:"urgent"`
-	}
+	var f protocol.Start
 	if err := json.Unmarshal(data, &f); err != nil {
-		v.sock.sendError("bad_request", "start needs audience and lang", "", "")
+		v.sock.SendError(protocol.CodeBadRequest, "start needs audience and lang", "", "")
 		return
 	}
 	if err := chat.ValidAudience(f.Audience); err != nil {
-		v.sock.sendError("bad_request", err.Error(), "", "")
+		v.sock.SendError(protocol.CodeBadRequest, err.Error(), "", "")
 		return
 	}
 	if !v.srv.pages.supports(f.Lang) {
@@ -152,17 +123,17 @@ func (v *visitor) start(data []byte) {
 		if at, ok := v.srv.hours.NextOpen(now); ok {
 			msg += "; it opens again at " + at.Format(time.RFC3339)
 		}
-		v.sock.sendError("closed", msg, "", "")
+		v.sock.SendError(protocol.CodeClosed, msg, "", "")
 		return
 	}
-	ctx := v.sock.ctx
+	ctx := v.sock.Ctx()
 	blocked, err := v.srv.blocks.blocked(ctx, v.blockKeys)
 	if err != nil {
 		v.internal(err)
 		return
 	}
 	if blocked {
-		v.sock.sendError("unavailable", "this chat cannot take a conversation from you now; in danger call 112", "", "")
+		v.sock.SendError(protocol.CodeUnavailable, "this chat cannot take a conversation from you now; in danger call 112", "", "")
 		return
 	}
 	if !f.Urgent && v.srv.cfg.BusyWait > 0 {
@@ -174,12 +145,12 @@ func (v *visitor) start(data []byte) {
 			return
 		}
 		if known && wait > v.srv.cfg.BusyWait {
-			v.sock.sendError("busy", fmt.Sprintf("the chat is very busy: the wait would be about %d minutes; try again later", waitMinutes(wait)), "", "")
+			v.sock.SendError(protocol.CodeBusy, fmt.Sprintf("the chat is very busy: the wait would be about %d minutes; try again later", waitMinutes(wait)), "", "")
 			return
 		}
 	}
 	if !v.srv.starts.allow(v.startKey) {
-		v.sock.sendError("rate_limited", "too many new conversations; wait a few minutes", "", "")
+		v.sock.SendError(protocol.CodeRateLimited, "too many new conversations; wait a few minutes", "", "")
 		return
 	}
 	id, token := chat.NewID(), chat.NewToken()
@@ -200,30 +171,21 @@ func (v *visitor) start(data []byte) {
 		return
 	}
 	v.srv.metrics.started.Inc()
-	v.sock.send(struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation"`
-		Token        string `json:"token"`
-	}{"started", id, token})
+	v.sock.Send(protocol.Started{Type: protocol.TypeStarted, Conversation: id, Token: token})
 	v.attach(id, 0, 0)
 }
 
 func (v *visitor) resume(data []byte) {
-	var f struct {
-		Conversation string `json:"conversation"`
-		Token        string `json:"token"`
-		After        int64  `json:"after"`
-		At           int64  `json:"at"`
-	}
+	var f protocol.Resume
 	if err := json.Unmarshal(data, &f); err != nil || !chat.ValidID(f.Conversation) || f.Token == "" || f.After < 0 || f.At < 0 {
-		v.sock.sendError("bad_request", "resume needs conversation, token, after >= 0 and at >= 0", "", "")
+		v.sock.SendError(protocol.CodeBadRequest, "resume needs conversation, token, after >= 0 and at >= 0", "", "")
 		return
 	}
-	ctx := v.sock.ctx
+	ctx := v.sock.Ctx()
 	conv, err := v.srv.store.Get(ctx, f.Conversation)
 	if errors.Is(err, chat.ErrNotFound) {
-		v.sock.sendError("not_found", "no such conversation; it may have been deleted", "", f.Conversation)
-		v.sock.closeAfter(websocket.StatusPolicyViolation, "unknown conversation")
+		v.sock.SendError(protocol.CodeNotFound, "no such conversation; it may have been deleted", "", f.Conversation)
+		v.sock.CloseAfter(protocol.CloseUnknownConversation)
 		return
 	}
 	if err != nil {
@@ -231,8 +193,8 @@ func (v *visitor) resume(data []byte) {
 		return
 	}
 	if !chat.TokenMatches(f.Token, conv.TokenHash) {
-		v.sock.sendError("unauthorized", "token does not match the conversation", "", "")
-		v.sock.closeAfter(websocket.StatusPolicyViolation, "bad token")
+		v.sock.SendError(protocol.CodeUnauthorized, "token does not match the conversation", "", "")
+		v.sock.CloseAfter(protocol.CloseBadToken)
 		return
 	}
 	last, err := v.srv.store.LastSeq(ctx, f.Conversation)
@@ -241,12 +203,12 @@ func (v *visitor) resume(data []byte) {
 		return
 	}
 	if f.After > last && f.At == 0 {
-		v.sock.sendError("bad_request", "after is beyond the last entry of the conversation", "", f.Conversation)
+		v.sock.SendError(protocol.CodeBadRequest, "after is beyond the last entry of the conversation", "", f.Conversation)
 		return
 	}
 	if conv.Ended && f.After == last {
-		v.sock.send(stateFrame{Type: "state", Status: routing.StatusEnded})
-		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
+		v.sock.Send(protocol.State{Type: protocol.TypeState, Status: routing.StatusEnded})
+		v.sock.CloseAfter(protocol.CloseEnded)
 		return
 	}
 	// Back within the grace period: the abandoned deadline starts again.
@@ -264,20 +226,20 @@ func (v *visitor) resume(data []byte) {
 // after, keeps the visitor present, and tells the state.
 func (v *visitor) attach(id string, after, at int64) {
 	v.conv = id
-	v.sock.setPresence(id)
-	v.sock.onEntry = v.onEntry
+	v.sock.SetPresence(id)
+	v.sock.OnEntry = v.onEntry
 	changed := v.srv.queue.ChangedChannel()
-	v.sock.onChannel = func(channel string, _ []byte) {
+	v.sock.OnChannel = func(channel string, _ []byte) {
 		if channel == changed {
-			v.sock.doOnce("state", v.refresh)
+			v.sock.DoOnce("state", v.refresh)
 		}
 	}
-	v.sock.do(v.refresh)
-	if err := v.sock.watch(changed); err != nil {
+	v.sock.Do(v.refresh)
+	if err := v.sock.Watch(changed); err != nil {
 		v.internal(err)
 		return
 	}
-	if err := v.sock.followAt(id, after, at); err != nil {
+	if err := v.sock.FollowAt(id, after, at); err != nil {
 		v.internal(err)
 	}
 }
@@ -291,7 +253,7 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 	switch e.Kind {
 	case chat.KindJoined:
 		v.advisor = e.Name
-		v.setState(stateFrame{Type: "state", Status: routing.StatusActive, Advisor: e.Name})
+		v.setState(protocol.State{Type: protocol.TypeState, Status: routing.StatusActive, Advisor: e.Name})
 	case chat.KindRequeued:
 		v.advisor = ""
 		v.refresh(ctx)
@@ -300,7 +262,7 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 		// queue: waiting again, at the front.
 		v.advisor = e.Name
 		if e.Name != "" {
-			v.setState(stateFrame{Type: "state", Status: routing.StatusActive, Advisor: e.Name})
+			v.setState(protocol.State{Type: protocol.TypeState, Status: routing.StatusActive, Advisor: e.Name})
 		} else {
 			v.refresh(ctx)
 		}
@@ -311,12 +273,12 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 			// visitor staying to read it.
 			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := v.srv.blocks.block(bctx, v.blockKeys); err != nil {
-				v.sock.log.Warn("store a block", "err", err)
+				v.sock.Log().Warn("store a block", "err", err)
 			}
 			cancel()
 		}
-		v.setState(stateFrame{Type: "state", Status: routing.StatusEnded, Reason: e.Reason})
-		v.sock.close(websocket.StatusNormalClosure, "conversation ended")
+		v.setState(protocol.State{Type: protocol.TypeState, Status: routing.StatusEnded, Reason: e.Reason})
+		v.sock.Close(protocol.CloseEnded)
 	}
 }
 
@@ -329,17 +291,17 @@ func (v *visitor) refresh(ctx context.Context) {
 	st, err := v.srv.queue.State(ctx, v.conv)
 	if err != nil {
 		if ctx.Err() == nil {
-			v.sock.log.Warn("read state", "err", err)
+			v.sock.Log().Warn("read state", "err", err)
 		}
 		return
 	}
 	switch st.Status {
 	case routing.StatusWaiting:
-		v.setState(stateFrame{Type: "state", Status: st.Status, Position: st.Position, Wait: waitMinutes(st.EstimatedWait)})
+		v.setState(protocol.State{Type: protocol.TypeState, Status: st.Status, Position: st.Position, Wait: waitMinutes(st.EstimatedWait)})
 	case routing.StatusOffered:
 		// An advisor is about to take it: next in line, as far as the
 		// visitor is concerned.
-		v.setState(stateFrame{Type: "state", Status: routing.StatusWaiting, Position: 1, Wait: 1})
+		v.setState(protocol.State{Type: protocol.TypeState, Status: routing.StatusWaiting, Position: 1, Wait: 1})
 	case routing.StatusEnded, "":
 		// Routing let go of it, but the conversation has not got its end
 		// (an instance died between the two, or the one ending it is
@@ -350,7 +312,7 @@ func (v *visitor) refresh(ctx context.Context) {
 		}
 		_, err := v.srv.store.End(ctx, v.conv, reason)
 		if err != nil && !errors.Is(err, chat.ErrEnded) && !errors.Is(err, chat.ErrNotFound) && ctx.Err() == nil {
-			v.sock.log.Warn("end a conversation routing released", "err", err)
+			v.sock.Log().Warn("end a conversation routing released", "err", err)
 		}
 	case routing.StatusActive:
 		if v.advisor == "" {
@@ -362,32 +324,31 @@ func (v *visitor) refresh(ctx context.Context) {
 			}
 			v.advisor = as.Alias
 		}
-		v.setState(stateFrame{Type: "state", Status: st.Status, Advisor: v.advisor})
+		v.setState(protocol.State{Type: protocol.TypeState, Status: st.Status, Advisor: v.advisor})
 	}
 }
 
-func (v *visitor) setState(f stateFrame) {
+func (v *visitor) setState(f protocol.State) {
 	if f == v.last {
 		return
 	}
 	v.last = f
-	b, _ := json.Marshal(f)
-	v.sock.write(b)
+	v.sock.WriteJSON(f)
 }
 
 func (v *visitor) message(data []byte) {
-	var f messageFrame
+	var f protocol.Message
 	if err := json.Unmarshal(data, &f); err != nil {
-		v.sock.sendError("bad_request", "message needs id and text", "", "")
+		v.sock.SendError(protocol.CodeBadRequest, "message needs id and text", "", "")
 		return
 	}
 	e, code, msg := checkMessage(f)
 	if code != "" {
-		v.sock.sendError(code, msg, f.ID, "")
+		v.sock.SendError(code, msg, f.ID, "")
 		return
 	}
 	if !v.limit.allow(time.Now()) {
-		v.sock.sendError("rate_limited", "too many messages; wait a moment and retry", f.ID, "")
+		v.sock.SendError(protocol.CodeRateLimited, "too many messages; wait a moment and retry", f.ID, "")
 		return
 	}
 	e.Conversation, e.From = v.conv, chat.FromVisitor
@@ -398,13 +359,13 @@ func (v *visitor) message(data []byte) {
 // open with nobody to read it), then its place in routing. If the second
 // step fails, the visitor's heartbeats stop and the sweep releases it.
 func (v *visitor) end() {
-	ctx := v.sock.ctx
+	ctx := v.sock.Ctx()
 	_, err := v.srv.store.End(ctx, v.conv, chat.EndedByVisitor)
 	switch {
 	case errors.Is(err, chat.ErrEnded), errors.Is(err, chat.ErrNotFound):
-		v.sock.send(stateFrame{Type: "state", Status: routing.StatusEnded})
-		v.sock.closeAfter(websocket.StatusNormalClosure, "conversation ended")
-	case errors.Is(err, redisstore.ErrNotReplicated):
+		v.sock.Send(protocol.State{Type: protocol.TypeState, Status: routing.StatusEnded})
+		v.sock.CloseAfter(protocol.CloseEnded)
+	case errors.Is(err, chat.ErrNotReplicated):
 		// Stored and announced, only not on a replica yet: the end stands,
 		// so routing must let go too.
 	case err != nil:
@@ -414,61 +375,20 @@ func (v *visitor) end() {
 		v.srv.metrics.ended.WithLabelValues(chat.EndedByVisitor).Inc()
 	}
 	if _, _, _, err := v.srv.queue.Release(context.WithoutCancel(ctx), v.conv); err != nil {
-		v.sock.log.Warn("release an ended conversation", "err", err)
+		v.sock.Log().Warn("release an ended conversation", "err", err)
 	}
 }
 
 func (v *visitor) internal(err error) {
-	if v.sock.ctx.Err() == nil {
-		v.sock.log.Error("visitor request failed", "err", err)
+	if v.sock.Ctx().Err() == nil {
+		v.sock.Log().Error("visitor request failed", "err", err)
 	}
-	v.sock.sendError("internal", "internal error; retry", "", "")
+	v.sock.SendError(protocol.CodeInternal, "internal error; retry", "", "")
 	if v.conv == "" {
 		// A start or resume failed: close so the client retries with
 		// backoff, instead of idling into the start timeout, whose 1008
 		// would read as a bad token.
-		v.sock.closeAfter(websocket.StatusInternalError, "internal error, reconnect")
-	}
-}
-
-// checkMessage validates a message frame's id and text and returns the
-// entry to store, or a protocol error code and message.
-func checkMessage(f messageFrame) (chat.Entry, string, string) {
-	if err := chat.ValidClientID(f.ID); err != nil {
-		return chat.Entry{}, "bad_request", err.Error()
-	}
-	text, err := chat.CleanText(f.Text)
-	switch {
-	case errors.Is(err, chat.ErrEmptyText):
-		return chat.Entry{}, "empty", err.Error()
-	case errors.Is(err, chat.ErrTextTooLong):
-		return chat.Entry{}, "too_long", err.Error()
-	case errors.Is(err, chat.ErrBadUTF8):
-		return chat.Entry{}, "bad_utf8", err.Error()
-	}
-	return chat.Entry{Kind: chat.KindMessage, ClientID: f.ID, Text: text}, "", ""
-}
-
-// appendMessage stores a message and acks it, or sends the error.
-func (s *Server) appendMessage(sock *socket, e chat.Entry, conv string) {
-	stored, dup, err := s.store.Append(sock.ctx, e)
-	switch {
-	case errors.Is(err, chat.ErrEnded):
-		sock.sendError("ended", "the conversation has ended", e.ClientID, conv)
-	case errors.Is(err, chat.ErrNotFound):
-		sock.sendError("not_found", "no such conversation", e.ClientID, conv)
-	case errors.Is(err, redisstore.ErrClientIDReused):
-		sock.sendError("bad_request", err.Error(), e.ClientID, conv)
-	case err != nil:
-		if sock.ctx.Err() == nil {
-			sock.log.Error("store message", "err", err)
-		}
-		sock.sendError("internal", "internal error; retry with the same id", e.ClientID, conv)
-	default:
-		if !dup {
-			s.metrics.messages.WithLabelValues(e.From).Inc()
-		}
-		sock.send(ackFrame{Type: "ack", ID: e.ClientID, Seq: stored.Seq, Conversation: conv})
+		v.sock.CloseAfter(protocol.CloseInternal)
 	}
 }
 

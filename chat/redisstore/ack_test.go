@@ -32,7 +32,7 @@ func TestAckWaitsForReplicas(t *testing.T) {
 	}
 	e := chat.Entry{Conversation: id, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: "c1", Text: "hallo"}
 	for range 2 {
-		if _, _, err := s.Append(ctx, e); !errors.Is(err, redisstore.ErrNotReplicated) {
+		if _, _, err := s.Append(ctx, e); !errors.Is(err, chat.ErrNotReplicated) {
 			t.Fatalf("Append without replicas = %v, want ErrNotReplicated", err)
 		}
 	}

@@ -29,10 +29,6 @@ var appendLua string
 
 var appendScript = redis.NewScript(appendLua)
 
-// ErrClientIDReused is returned by Append when a client id comes again with
-// other text than the first time.
-var ErrClientIDReused = errors.New("client id already used for another message")
-
 // Options configure a Store.
 type Options struct {
 	// Prefix starts every key, e.g. "ac:".
@@ -51,11 +47,6 @@ type Options struct {
 	AckReplicas int
 	AckTimeout  time.Duration
 }
-
-// ErrNotReplicated is returned by Append when the entry reached the
-// primary but not enough replicas in time. The sender should retry with
-// the same client id: the retry stores nothing new and waits again.
-var ErrNotReplicated = errors.New("entry not replicated in time")
 
 // Store keeps conversations in Redis.
 type Store struct {
@@ -84,6 +75,15 @@ func (s *Store) key(id, what string) string { return s.opts.Prefix + "{c:" + id 
 
 // Channel returns the pub/sub channel of a conversation.
 func (s *Store) Channel(id string) string { return s.opts.Prefix + "c:" + id }
+
+// Typing publishes a typing signal on the conversation's channel.
+func (s *Store) Typing(ctx context.Context, id, from string) error {
+	b, err := json.Marshal(chat.Entry{Conversation: id, Kind: chat.KindTyping, From: from})
+	if err != nil {
+		return err
+	}
+	return s.rdb.Publish(ctx, s.Channel(id), b).Err()
+}
 
 // Keys returns the keys the append script is given for a conversation, in
 // order; all share one hash slot.
@@ -160,7 +160,7 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 		}
 		return first, true, err
 	case 3:
-		return chat.Entry{}, false, ErrClientIDReused
+		return chat.Entry{}, false, chat.ErrClientIDReused
 	}
 	e.Seq, e.At = res[1], now
 	return e, false, nil
@@ -205,7 +205,7 @@ func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]in
 		// Not announced: a retry with the same id is a duplicate, which
 		// announces nothing either, but the stream has it for every
 		// reader that catches up.
-		return nil, fmt.Errorf("%w: %d of %d replicas", ErrNotReplicated, n, s.opts.AckReplicas)
+		return nil, fmt.Errorf("%w: %d of %d replicas", chat.ErrNotReplicated, n, s.opts.AckReplicas)
 	}
 	if payload != "" {
 		if err := s.rdb.Publish(ctx, args[0].(string), payload).Err(); err != nil {

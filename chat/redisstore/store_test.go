@@ -121,7 +121,7 @@ func TestAppend(t *testing.T) {
 		{"advisor answers", msg(chat.FromAdvisor, "a1", "Hi / مرحبا \"quoted\" 😀\nsecond line"), 2, false, nil, 2},
 		{"system entry without client id", chat.Entry{Conversation: id, Kind: chat.KindJoined, From: chat.FromSystem, Name: "Sam"}, 3, false, nil, 3},
 		{"visitor resends m1", msg(chat.FromVisitor, "m1", "Hello, I am worried about my son."), 1, true, nil, 3},
-		{"visitor reuses m1 for other text", msg(chat.FromVisitor, "m1", "something else"), 0, false, redisstore.ErrClientIDReused, 3},
+		{"visitor reuses m1 for other text", msg(chat.FromVisitor, "m1", "something else"), 0, false, chat.ErrClientIDReused, 3},
 		{"advisor uses the visitor's m1", msg(chat.FromAdvisor, "m1", "Hello, I am worried about my son."), 4, false, nil, 4},
 		{"advisor resends m1", msg(chat.FromAdvisor, "m1", "Hello, I am worried about my son."), 4, true, nil, 4},
 		{"visitor resends m1 again", msg(chat.FromVisitor, "m1", "Hello, I am worried about my son."), 1, true, nil, 4},

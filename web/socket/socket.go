@@ -1,4 +1,9 @@
-package web
+// Package socket is the transport of the service's WebSockets: one socket
+// with exactly one writer goroutine, its bounded inbox, and the
+// per-conversation cursors that make stream catch-up and live entries
+// meet without gaps or duplicates. It knows the chat store and the hub,
+// never the surfaces (visitor, console, supervisor view) built on it.
+package socket
 
 import (
 	"context"
@@ -13,13 +18,14 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 const (
-	// maxFrame is the largest client frame; a larger one closes the socket
+	// MaxFrame is the largest client frame; a larger one closes the socket
 	// with 1009. 4000 characters of text fit in it even when every one
 	// takes four bytes of UTF-8.
-	maxFrame = 16 << 10
+	MaxFrame = 16 << 10
 	// inboxSize bounds what may wait for a socket's writer. A client that
 	// lets it fill is closed (4008) and resumes later; the stream keeps
 	// everything it missed.
@@ -32,8 +38,34 @@ const (
 	pingInterval = 25 * time.Second
 )
 
-// Close codes besides the standard ones.
-const statusSlow websocket.StatusCode = 4008
+// The roles of a socket, as metrics and logs name them. A visitor's socket
+// never gets an internal note.
+const (
+	RoleVisitor    = chat.FromVisitor
+	RoleAdvisor    = chat.FromAdvisor
+	RoleSupervisor = "supervisor"
+)
+
+// Metrics counts what happens to sockets.
+type Metrics interface {
+	// Rejected counts a refused frame or handshake by role and code.
+	Rejected(role string, code protocol.Code)
+	// SlowClosed counts a socket closed because its inbox was full.
+	SlowClosed()
+	// Interrupted counts a client told of entries lost in a failover.
+	Interrupted()
+}
+
+// Deps are what a socket is built on.
+type Deps struct {
+	Hub     *chat.Hub
+	Store   chat.Store
+	Log     *slog.Logger
+	Metrics Metrics
+	// StartTimeout is how long a new socket may stay silent before its
+	// first frame (start, resume or hello).
+	StartTimeout time.Duration
+}
 
 // item is one unit of work for a socket's writer goroutine.
 type item struct {
@@ -44,14 +76,14 @@ type item struct {
 	fn    func(context.Context) // anything else that must run on the writer
 }
 
-// socket is one WebSocket. Exactly one goroutine, the writer, writes to the
+// Socket is one WebSocket. Exactly one goroutine, the writer, writes to the
 // connection; every other goroutine hands it items through the bounded
 // inbox without blocking. The writer also owns the per-conversation cursors
 // (the highest seq sent), which makes the overlap of stream catch-up and
 // live pub/sub entries free of gaps and duplicates.
-type socket struct {
+type Socket struct {
 	conn  *websocket.Conn
-	srv   *Server
+	deps  Deps
 	role  string
 	log   *slog.Logger
 	inbox chan item
@@ -65,9 +97,8 @@ type socket struct {
 	readCtx    context.Context
 	readCancel context.CancelFunc
 
-	closeOnce   sync.Once
-	closeCode   websocket.StatusCode
-	closeReason string
+	closeOnce sync.Once
+	closing   protocol.Close
 
 	// channel -> conversation for the conversations followed; written by
 	// the reader, read by the hub's dispatch goroutine.
@@ -85,29 +116,35 @@ type socket struct {
 	// lastAt is the at of the entry at each cursor, when known: it tells
 	// whether the stream still holds the entry the client got last.
 	lastAt map[string]int64
-	// onEntry, when set, sees every entry after it is written (writer
-	// goroutine); the visitor uses it to follow its state.
-	onEntry func(ctx context.Context, e chat.Entry)
-	// onChannel, when set, gets what arrives on channels other than
+	// OnEntry, when set, sees every entry after it is written (writer
+	// goroutine); the visitor uses it to follow its state. Set it before
+	// the first Follow.
+	OnEntry func(ctx context.Context, e chat.Entry)
+	// OnChannel, when set, gets what arrives on channels other than
 	// followed conversations (hub goroutine: must not block); payload is
-	// nil after a resubscription.
-	onChannel func(channel string, payload []byte)
+	// nil after a resubscription. Set it before the first Watch.
+	OnChannel func(channel string, payload []byte)
 
 	writerDone chan struct{}
 	// pending coalesces refreshes requested while one is queued.
 	pending sync.Map // key string -> *atomic.Bool
 }
 
-func newSocket(parent context.Context, srv *Server, conn *websocket.Conn, role string) *socket {
+// New makes a socket of conn for role; it ends when parent does. Run its
+// writer with Run, and call Finish once its reader is done.
+func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Socket {
+	if d.StartTimeout <= 0 {
+		d.StartTimeout = time.Minute
+	}
 	ctx, cancel := context.WithCancel(parent)
 	readCtx, readCancel := context.WithCancel(context.WithoutCancel(parent))
-	s := &socket{
+	s := &Socket{
 		readCtx:    readCtx,
 		readCancel: readCancel,
 		conn:       conn,
-		srv:        srv,
+		deps:       d,
 		role:       role,
-		log:        srv.log.With("role", role),
+		log:        d.Log.With("role", role),
 		inbox:      make(chan item, inboxSize),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -117,24 +154,24 @@ func newSocket(parent context.Context, srv *Server, conn *websocket.Conn, role s
 		typingAt:   make(map[string]time.Time),
 		writerDone: make(chan struct{}),
 	}
-	conn.SetReadLimit(maxFrame)
+	conn.SetReadLimit(MaxFrame)
 	return s
 }
 
 // push hands an item to the writer. A full inbox means the client does not
 // read fast enough: it is closed and will resume from its last seq.
-func (s *socket) push(it item) {
+func (s *Socket) push(it item) {
 	select {
 	case s.inbox <- it:
 	case <-s.ctx.Done():
 	default:
-		s.srv.metrics.slowClosed.Inc()
-		s.close(statusSlow, "too slow, reconnect")
+		s.deps.Metrics.SlowClosed()
+		s.Close(protocol.CloseSlow)
 	}
 }
 
-// send queues a frame.
-func (s *socket) send(v any) {
+// Send queues a frame.
+func (s *Socket) Send(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		s.log.Error("encode frame", "err", err)
@@ -143,80 +180,120 @@ func (s *socket) send(v any) {
 	s.push(item{frame: b})
 }
 
-// do runs fn on the writer goroutine.
-func (s *socket) do(fn func(context.Context)) { s.push(item{fn: fn}) }
+// Do runs fn on the writer goroutine.
+func (s *Socket) Do(fn func(context.Context)) { s.push(item{fn: fn}) }
 
-// doOnce runs fn on the writer unless a run under the same key is already
+// DoOnce runs fn on the writer unless a run under the same key is already
 // queued: a burst of routing changes costs one refresh.
-func (s *socket) doOnce(key string, fn func(context.Context)) {
+func (s *Socket) DoOnce(key string, fn func(context.Context)) {
 	v, _ := s.pending.LoadOrStore(key, new(atomic.Bool))
 	flag := v.(*atomic.Bool)
 	if !flag.CompareAndSwap(false, true) {
 		return
 	}
-	s.do(func(ctx context.Context) {
+	s.Do(func(ctx context.Context) {
 		flag.Store(false)
 		fn(ctx)
 	})
 }
 
-// closeAfter closes the socket once the frames queued before it are
+// CloseAfter closes the socket once the frames queued before it are
 // written, so an error frame reaches the client before the close.
-func (s *socket) closeAfter(code websocket.StatusCode, reason string) {
-	s.do(func(context.Context) { s.close(code, reason) })
+func (s *Socket) CloseAfter(c protocol.Close) {
+	s.Do(func(context.Context) { s.Close(c) })
 }
 
-// close ends the socket with code; the first call wins.
-func (s *socket) close(code websocket.StatusCode, reason string) {
+// Close ends the socket with c; the first call wins.
+func (s *Socket) Close(c protocol.Close) {
 	s.closeOnce.Do(func() {
-		s.closeCode, s.closeReason = code, reason
+		s.closing = c
 		s.cancel()
 	})
 }
 
+// Refuse sends an error frame and then closes the socket with c.
+func (s *Socket) Refuse(code protocol.Code, msg string, c protocol.Close) {
+	s.SendError(code, msg, "", "")
+	s.CloseAfter(c)
+}
+
+// SessionEnded tells an advisor's or supervisor's client that its session
+// is over and closes the socket: what every check of a session ends in.
+func (s *Socket) SessionEnded() {
+	s.Refuse(protocol.CodeUnauthorized, "your session has ended; log in again", protocol.CloseSessionEnded)
+}
+
+// Ctx ends when the socket is to close.
+func (s *Socket) Ctx() context.Context { return s.ctx }
+
+// Log is the socket's logger.
+func (s *Socket) Log() *slog.Logger { return s.log }
+
+// Role is the socket's role.
+func (s *Socket) Role() string { return s.role }
+
+// Done is closed when the writer has closed the connection.
+func (s *Socket) Done() <-chan struct{} { return s.writerDone }
+
+// Finish undoes what the socket set up once its reader is done: it closes
+// the socket if still open, waits for the writer, and stops following
+// every conversation and channel (extra are channels watched with Watch).
+func (s *Socket) Finish(extra ...string) {
+	s.Close(protocol.CloseNormal)
+	<-s.writerDone
+	s.readCancel()
+	s.unwatchAll(extra...)
+}
+
 // Notify implements chat.Watcher.
-func (s *socket) Notify(channel string, payload []byte) {
+func (s *Socket) Notify(channel string, payload []byte) {
 	if conv, ok := s.following(channel); ok {
 		s.push(item{conv: conv, entry: payload})
 		return
 	}
-	if s.onChannel != nil {
-		s.onChannel(channel, payload)
+	if s.OnChannel != nil {
+		s.OnChannel(channel, payload)
 	}
 }
 
 // Resync implements chat.Watcher.
-func (s *socket) Resync(channel string) {
+func (s *Socket) Resync(channel string) {
 	if conv, ok := s.following(channel); ok {
 		s.push(item{conv: conv, sync: true})
 		return
 	}
-	if s.onChannel != nil {
-		s.onChannel(channel, nil)
+	if s.OnChannel != nil {
+		s.OnChannel(channel, nil)
 	}
 }
 
-func (s *socket) following(channel string) (string, bool) {
+func (s *Socket) following(channel string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.channels[channel]
 	return c, ok
 }
 
-// watch subscribes the socket to a non-conversation channel.
-func (s *socket) watch(channel string) error {
-	return s.srv.hub.Watch(s.ctx, channel, s)
+// Follows reports whether the socket follows conv.
+func (s *Socket) Follows(conv string) bool {
+	_, ok := s.following(s.deps.Store.Channel(conv))
+	return ok
 }
 
-// follow starts sending conv's entries after seq after: live ones from now
-// on, and the stream from after onwards.
-func (s *socket) follow(conv string, after int64) error { return s.followAt(conv, after, 0) }
+// Watch subscribes the socket to a non-conversation channel.
+func (s *Socket) Watch(channel string) error {
+	return s.deps.Hub.Watch(s.ctx, channel, s)
+}
 
-// followAt is follow for a client that also said the at of its entry
+// Follow starts sending conv's entries after seq after: live ones from now
+// on, and the stream from after onwards.
+func (s *Socket) Follow(conv string, after int64) error { return s.FollowAt(conv, after, 0) }
+
+// FollowAt is Follow for a client that also said the at of its entry
 // after: if the stream no longer holds that entry, the client is told what
 // was lost (see verify) before it gets more.
-func (s *socket) followAt(conv string, after, at int64) error {
-	ch := s.srv.store.Channel(conv)
+func (s *Socket) FollowAt(conv string, after, at int64) error {
+	ch := s.deps.Store.Channel(conv)
 	s.mu.Lock()
 	_, already := s.channels[ch]
 	s.channels[ch] = conv
@@ -224,14 +301,14 @@ func (s *socket) followAt(conv string, after, at int64) error {
 	if already {
 		return nil
 	}
-	if err := s.srv.hub.Watch(s.ctx, ch, s); err != nil {
+	if err := s.deps.Hub.Watch(s.ctx, ch, s); err != nil {
 		// Followed in name only, the socket would stay deaf to this
 		// conversation: close it, and the client resumes with a fresh
 		// subscription.
-		s.closeAfter(websocket.StatusInternalError, "internal error, reconnect")
+		s.CloseAfter(protocol.CloseInternal)
 		return err
 	}
-	s.do(func(ctx context.Context) {
+	s.Do(func(ctx context.Context) {
 		if _, ok := s.cursors[conv]; !ok {
 			s.cursors[conv] = after
 			if at > 0 && after > 0 {
@@ -243,23 +320,23 @@ func (s *socket) followAt(conv string, after, at int64) error {
 	return nil
 }
 
-// unfollow stops sending conv's entries.
-func (s *socket) unfollow(conv string) {
-	ch := s.srv.store.Channel(conv)
+// Unfollow stops sending conv's entries.
+func (s *Socket) Unfollow(conv string) {
+	ch := s.deps.Store.Channel(conv)
 	s.mu.Lock()
 	_, ok := s.channels[ch]
 	delete(s.channels, ch)
 	s.mu.Unlock()
 	if ok {
-		s.srv.hub.Unwatch(ch, s)
+		s.deps.Hub.Unwatch(ch, s)
 	}
-	s.do(func(context.Context) {
+	s.Do(func(context.Context) {
 		delete(s.cursors, conv)
 		delete(s.lastAt, conv)
 	})
 }
 
-func (s *socket) unwatchAll(extra ...string) {
+func (s *Socket) unwatchAll(extra ...string) {
 	s.mu.Lock()
 	chans := make([]string, 0, len(s.channels)+len(extra))
 	for ch := range s.channels {
@@ -268,36 +345,46 @@ func (s *socket) unwatchAll(extra ...string) {
 	s.channels = map[string]string{}
 	s.mu.Unlock()
 	for _, ch := range append(chans, extra...) {
-		s.srv.hub.Unwatch(ch, s)
+		s.deps.Hub.Unwatch(ch, s)
 	}
 }
 
-// writeLoop is the socket's only writer. It ends when the socket's context
-// is done, closing the connection with the recorded code.
-func (s *socket) writeLoop() {
+// Followed returns the conversations the writer follows. Writer
+// goroutine.
+func (s *Socket) Followed() []string {
+	out := make([]string, 0, len(s.cursors))
+	for id := range s.cursors {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Run is the socket's only writer. It ends when the socket's context is
+// done, closing the connection with the recorded code.
+func (s *Socket) Run() {
 	defer close(s.writerDone)
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
-			code, reason := s.closeCode, s.closeReason
-			if code == 0 {
-				code, reason = websocket.StatusGoingAway, "server going away"
+			c := s.closing
+			if c.Code == 0 {
+				c = protocol.CloseGoingAway
 			}
-			_ = s.conn.Close(code, reason)
+			_ = s.conn.Close(c.Code, c.Reason)
 			return
 		case <-ping.C:
 			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			err := s.conn.Ping(ctx)
 			cancel()
 			if err != nil {
-				s.close(websocket.StatusGoingAway, "no pong")
+				s.Close(protocol.CloseNoPong)
 			}
 		case it := <-s.inbox:
 			switch {
 			case it.frame != nil:
-				s.write(it.frame)
+				s.Write(it.frame)
 			case it.fn != nil:
 				it.fn(s.ctx)
 			case it.sync:
@@ -309,44 +396,49 @@ func (s *socket) writeLoop() {
 	}
 }
 
-func (s *socket) write(frame []byte) {
+// Write writes a frame now. Writer goroutine.
+func (s *Socket) Write(frame []byte) {
 	// Not s.ctx: a write cut off by the socket closing would drop the
 	// connection before the close frame.
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	if err := s.conn.Write(ctx, websocket.MessageText, frame); err != nil {
-		s.close(statusSlow, "write failed")
+		s.Close(protocol.CloseWriteFailed)
 	}
 }
 
-// entryFrame is an entry as the protocol sends it.
-type entryFrame struct {
-	Type string `json:"type"`
-	chat.Entry
+// WriteJSON writes v as a frame now. Writer goroutine.
+func (s *Socket) WriteJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode frame", "err", err)
+		return
+	}
+	s.Write(b)
 }
 
-func (s *socket) writeEntry(ctx context.Context, e chat.Entry) {
-	if s.role == roleVisitor && e.Kind == chat.KindNote {
+func (s *Socket) writeEntry(ctx context.Context, e chat.Entry) {
+	if s.role == RoleVisitor && e.Kind == chat.KindNote {
 		// Advisors' internal notes never reach the visitor: only that
 		// an entry is there, so the seqs stay gap-free.
 		e = chat.Entry{Conversation: e.Conversation, Seq: e.Seq, Kind: chat.KindHidden, From: chat.FromSystem, At: e.At}
 	}
-	b, err := json.Marshal(entryFrame{Type: "entry", Entry: e})
+	b, err := json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: e})
 	if err != nil {
 		return
 	}
-	s.write(b)
+	s.Write(b)
 	s.cursors[e.Conversation] = e.Seq
 	s.lastAt[e.Conversation] = e.At
-	if s.onEntry != nil {
-		s.onEntry(ctx, e)
+	if s.OnEntry != nil {
+		s.OnEntry(ctx, e)
 	}
 }
 
 // deliver writes a live entry if it is the next one; an older one is a
 // duplicate of what catch-up sent, a newer one means something was missed,
 // which the stream fills in.
-func (s *socket) deliver(conv string, payload []byte) {
+func (s *Socket) deliver(conv string, payload []byte) {
 	cur, ok := s.cursors[conv]
 	if !ok {
 		return
@@ -356,12 +448,11 @@ func (s *socket) deliver(conv string, payload []byte) {
 		s.log.Warn("bad entry on conversation channel")
 		return
 	}
-	if e.Kind == kindTyping {
+	if e.Kind == chat.KindTyping {
 		// Not an entry: the other side is typing. Never stored, so never
 		// caught up: a missed one is simply missed.
 		if e.From != s.role && (e.From == chat.FromVisitor || e.From == chat.FromAdvisor) {
-			b, _ := json.Marshal(typingFrame{Type: "typing", Conversation: conv, From: e.From})
-			s.write(b)
+			s.WriteJSON(protocol.Typing{Type: protocol.TypeTyping, Conversation: conv, From: e.From})
 		}
 		return
 	}
@@ -374,35 +465,29 @@ func (s *socket) deliver(conv string, payload []byte) {
 	case e.Seq == cur+1:
 		s.writeEntry(s.ctx, e)
 	default:
-		s.catchUp(s.ctx, conv)
+		s.CatchUp(s.ctx, conv)
 	}
 }
-
-// kindTyping marks a typing signal on a conversation's channel. It is
-// published, never stored, and has no seq.
-const kindTyping chat.Kind = "typing"
 
 // typingEvery is how often one socket may signal typing per conversation;
 // more often is dropped without an error (the page throttles too).
 const typingEvery = 2 * time.Second
 
-// typingFrame tells a client that the other side is typing.
-type typingFrame struct {
-	Type         string `json:"type"`
-	Conversation string `json:"conversation"`
-	From         string `json:"from"`
+// TypingDue reports whether a typing signal for conv would go out now
+// rather than be dropped as too soon after the last. Reader goroutine.
+func (s *Socket) TypingDue(conv string) bool {
+	last, ok := s.typingAt[conv]
+	return !ok || time.Since(last) >= typingEvery
 }
 
-// typing publishes that this socket's side is typing in conv, at most once
+// Typing publishes that this socket's side is typing in conv, at most once
 // per typingEvery. Reader goroutine.
-func (s *socket) typing(conv string) {
-	now := time.Now()
-	if last, ok := s.typingAt[conv]; ok && now.Sub(last) < typingEvery {
+func (s *Socket) Typing(conv string) {
+	if !s.TypingDue(conv) {
 		return
 	}
-	s.typingAt[conv] = now
-	b, _ := json.Marshal(chat.Entry{Conversation: conv, Kind: kindTyping, From: s.role})
-	if err := s.srv.rdb.Publish(s.ctx, s.srv.store.Channel(conv), b).Err(); err != nil && s.ctx.Err() == nil {
+	s.typingAt[conv] = time.Now()
+	if err := s.deps.Store.Typing(s.ctx, conv, s.role); err != nil && s.ctx.Err() == nil {
 		s.log.Debug("publish typing", "err", err)
 	}
 }
@@ -415,18 +500,10 @@ const verifyWindow = 64
 // resync verifies the cursor and then writes every stored entry after it:
 // what a socket does whenever it may have missed something (a new follow, a
 // resubscription after the pub/sub connection came back).
-func (s *socket) resync(ctx context.Context, conv string) {
+func (s *Socket) resync(ctx context.Context, conv string) {
 	if s.verify(ctx, conv) {
-		s.catchUp(ctx, conv)
+		s.CatchUp(ctx, conv)
 	}
-}
-
-// interruptedFrame tells a client that the entries it holds after Seq are
-// no longer stored: a Redis failover lost them (docs/delivery.md).
-type interruptedFrame struct {
-	Type         string `json:"type"`
-	Conversation string `json:"conversation"`
-	Seq          int64  `json:"seq"`
 }
 
 // verify checks that the stream still holds the entry the client got last.
@@ -441,18 +518,18 @@ type interruptedFrame struct {
 // stream's entries up to the client's last at are the ones both still
 // share; a later at under a seq the client has marks a reused seq.
 // It reports whether to go on; false means the socket is closing.
-func (s *socket) verify(ctx context.Context, conv string) bool {
+func (s *Socket) verify(ctx context.Context, conv string) bool {
 	cur, ok := s.cursors[conv]
 	at := s.lastAt[conv]
 	if !ok || cur == 0 || at == 0 {
 		return true
 	}
 	from := max(0, cur-verifyWindow)
-	es, err := s.srv.store.After(ctx, conv, from, int(cur-from))
+	es, err := s.deps.Store.After(ctx, conv, from, int(cur-from))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("verify failed", "err", err)
-			s.close(websocket.StatusInternalError, "internal error, reconnect")
+			s.Close(protocol.CloseInternal)
 		}
 		return false
 	}
@@ -463,13 +540,13 @@ func (s *socket) verify(ctx context.Context, conv string) bool {
 	if len(es) == 0 {
 		// Nothing left in the window: the stream ends before it, or the
 		// conversation is gone altogether.
-		last, err := s.srv.store.LastSeq(ctx, conv)
+		last, err := s.deps.Store.LastSeq(ctx, conv)
 		if err != nil {
 			if ctx.Err() == nil {
 				// Gone (its data lost with the primary, say): the resume
 				// after the reconnect says so plainly.
 				s.log.Warn("verify: conversation unreadable", "err", err)
-				s.close(websocket.StatusInternalError, "internal error, reconnect")
+				s.Close(protocol.CloseInternal)
 			}
 			return false
 		}
@@ -481,10 +558,9 @@ func (s *socket) verify(ctx context.Context, conv string) bool {
 		}
 		keep, keepAt = e.Seq, e.At
 	}
-	s.srv.metrics.interrupted.Inc()
+	s.deps.Metrics.Interrupted()
 	s.log.Warn("entries lost from a conversation's stream; client told", "kept", keep, "had", cur)
-	b, _ := json.Marshal(interruptedFrame{Type: "interrupted", Conversation: conv, Seq: keep})
-	s.write(b)
+	s.WriteJSON(protocol.Interrupted{Type: protocol.TypeInterrupted, Conversation: conv, Seq: keep})
 	s.cursors[conv] = keep
 	if keepAt != 0 {
 		s.lastAt[conv] = keepAt
@@ -494,18 +570,18 @@ func (s *socket) verify(ctx context.Context, conv string) bool {
 	return true
 }
 
-// catchUp writes every stored entry after the cursor.
-func (s *socket) catchUp(ctx context.Context, conv string) {
+// CatchUp writes every stored entry after the cursor. Writer goroutine.
+func (s *Socket) CatchUp(ctx context.Context, conv string) {
 	for ctx.Err() == nil {
 		cur, ok := s.cursors[conv]
 		if !ok {
 			return
 		}
-		es, err := s.srv.store.After(ctx, conv, cur, catchUpPage)
+		es, err := s.deps.Store.After(ctx, conv, cur, catchUpPage)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("catch up failed", "err", err)
-				s.close(websocket.StatusInternalError, "internal error, reconnect")
+				s.Close(protocol.CloseInternal)
 			}
 			return
 		}
@@ -521,93 +597,80 @@ func (s *socket) catchUp(ctx context.Context, conv string) {
 	}
 }
 
-// readFrame reads one client frame and decodes its type. A frame that is
+// ReadFrame reads one client frame and decodes its type. A frame that is
 // not a JSON object with a string type gets a bad_json error; the caller
 // carries on.
-func (s *socket) readFrame() (string, []byte, error) {
+func (s *Socket) ReadFrame() (string, []byte, error) {
 	typ, data, err := s.conn.Read(s.readCtx)
 	if err != nil {
 		return "", nil, err
 	}
 	if typ != websocket.MessageText {
-		s.sendError("bad_json", "frames must be JSON text", "", "")
+		s.SendError(protocol.CodeBadJSON, "frames must be JSON text", "", "")
 		return "", nil, nil
 	}
 	// Checked on the raw frame: encoding/json would quietly turn invalid
 	// bytes into U+FFFD.
 	if !utf8.Valid(data) {
-		s.sendError("bad_utf8", "frame is not valid UTF-8", "", "")
+		s.SendError(protocol.CodeBadUTF8, "frame is not valid UTF-8", "", "")
 		return "", nil, nil
 	}
-	var head struct {
-		Type *string `json:"type"`
-	}
+	var head protocol.Head
 	if err := json.Unmarshal(data, &head); err != nil || head.Type == nil {
-		s.sendError("bad_json", "frame is not a JSON object with a string type", "", "")
+		s.SendError(protocol.CodeBadJSON, "frame is not a JSON object with a string type", "", "")
 		return "", nil, nil
 	}
 	return *head.Type, data, nil
 }
 
-type errorFrame struct {
-	Type         string `json:"type"`
-	Code         string `json:"code"`
-	Message      string `json:"message"`
-	ID           string `json:"id,omitempty"`
-	Conversation string `json:"conversation,omitempty"`
+// SendError queues an error frame; clientID and conv name the message and
+// conversation it is about, if any.
+func (s *Socket) SendError(code protocol.Code, msg, clientID, conv string) {
+	s.deps.Metrics.Rejected(s.role, code)
+	s.Send(protocol.Error{Type: protocol.TypeError, Code: code, Message: msg, ID: clientID, Conversation: conv})
 }
 
-func (s *socket) sendError(code, msg, clientID, conv string) {
-	s.srv.metrics.rejected.WithLabelValues(s.role, code).Inc()
-	s.send(errorFrame{Type: "error", Code: code, Message: msg, ID: clientID, Conversation: conv})
-}
-
-type ackFrame struct {
-	Type         string `json:"type"`
-	ID           string `json:"id"`
-	Seq          int64  `json:"seq"`
-	Conversation string `json:"conversation,omitempty"`
-}
-
-// readErr tells whether a read error is the client going away, which is
+// GoneAway tells whether a read error is the client going away, which is
 // not worth a log line.
-func readErr(err error) bool {
+func GoneAway(err error) bool {
 	return websocket.CloseStatus(err) != -1 || errors.Is(err, context.Canceled)
 }
 
-// expectStart closes the socket unless started is called within the
-// server's start timeout: a connection that never says who it is holds
-// nothing for long.
-func (s *socket) expectStart() (started func()) {
-	t := time.AfterFunc(s.srv.cfg.StartTimeout, func() {
-		s.srv.metrics.rejected.WithLabelValues(s.role, "start_timeout").Inc()
-		s.closeAfter(websocket.StatusPolicyViolation, "no start frame")
+// ExpectStart closes the socket unless started is called within the
+// start timeout: a connection that never says who it is holds nothing for
+// long.
+func (s *Socket) ExpectStart() (started func()) {
+	t := time.AfterFunc(s.deps.StartTimeout, func() {
+		s.deps.Metrics.Rejected(s.role, protocol.CodeStartTimeout)
+		s.CloseAfter(protocol.CloseNoStart)
 	})
 	return func() { t.Stop() }
 }
 
-// setSession records the session an advisor socket was opened with.
-func (s *socket) setSession(id string) {
+// SetSession records the session an advisor socket was opened with.
+func (s *Socket) SetSession(id string) {
 	s.mu.Lock()
 	s.session = id
 	s.mu.Unlock()
 }
 
-func (s *socket) sessionID() string {
+// Session is the session an advisor socket was opened with.
+func (s *Socket) Session() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.session
 }
 
-// setPresence records whom the socket keeps present in routing: the
+// SetPresence records whom the socket keeps present in routing: the
 // visitor's conversation or the advisor's name.
-func (s *socket) setPresence(id string) {
+func (s *Socket) SetPresence(id string) {
 	s.mu.Lock()
 	s.present = id
 	s.mu.Unlock()
 }
 
-func (s *socket) presence() string {
+// Presence is whom the socket keeps present: "" for nobody yet.
+func (s *Socket) Presence() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.present
