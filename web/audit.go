@@ -2,9 +2,6 @@ package web
 
 // Audit actions: what an advisor did.
 const (
-	auditLogin       = "login"
-	auditLoginFailed = "login_failed"
-	auditLogout      = "logout"
 	auditDutyOn      = "duty_on"
 	auditDutyOff     = "duty_off"
 	auditAlias       = "alias"

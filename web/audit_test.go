@@ -14,7 +14,7 @@ func TestAuditLine(t *testing.T) {
 	var buf bytes.Buffer
 	s := &Server{log: slog.New(slog.NewJSONHandler(&buf, nil))}
 	s.audit(auditEnded, "anna", "conversation", "0123456789abcdef0123456789abcdef")
-	s.audit(auditLoginFailed, "", "reason", failCredentials)
+	s.audit("login_failed", "", "reason", "credentials")
 
 	var lines []map[string]any
 	for line := range bytes.Lines(buf.Bytes()) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
@@ -34,17 +35,6 @@ func (s *Server) Hooks() routing.Hooks {
 			}
 		},
 	}
-}
-
-// advisorStillValid reports whether an advisor's session is still good
-// and their account still exists.
-func (s *Server) advisorStillValid(ctx context.Context, name, session string) (bool, error) {
-	ok, err := s.sessions.valid(ctx, session)
-	if err != nil || !ok {
-		return false, err
-	}
-	_, ok = s.accounts.Lookup(name)
-	return ok, nil
 }
 
 // joined records that an advisor has a conversation: the visitor sees who
@@ -144,3 +134,35 @@ func checkTransfer(f protocol.Transfer) (note, problem string) {
 // typeLogout is the event on an advisor's routing channel that closes their
 // sockets on every instance: they logged out.
 const typeLogout = "logout"
+
+// offDuty takes an advisor off duty and tells the visitors whose
+// conversations went back to the queue.
+func (s *Server) offDuty(ctx context.Context, name string) error {
+	// The visitors must hear of it even if the socket or request that
+	// asked is gone by the time the entries are written.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	res, err := s.queue.TakeOffDuty(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, id := range res.Requeued {
+		s.appendRequeued(ctx, id, chat.RequeuedLeft)
+	}
+	// Withdrawn offers had no advisor in them yet: nothing to tell.
+	s.routing.Requeued(routing.CauseOffDuty, len(res.Requeued)+len(res.Withdrawn))
+	s.log.Info("advisor off duty", "advisor", name, "requeued", len(res.Requeued), "withdrawn", len(res.Withdrawn))
+	s.audit(auditDutyOff, name, "requeued", len(res.Requeued))
+	return nil
+}
+
+// loggedOut takes an advisor who logged out off duty and closes their
+// sockets on every instance.
+func (s *Server) loggedOut(ctx context.Context, name string) {
+	if err := s.offDuty(ctx, name); err != nil {
+		s.log.Error("off duty at logout", "advisor", name, "err", err)
+	}
+	if err := s.rdb.Publish(ctx, s.queue.AdvisorChannel(name), `{"type":"`+typeLogout+`"}`).Err(); err != nil {
+		s.log.Warn("announce a logout", "err", err)
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/hours"
 )
 
 func mustPages(tb testing.TB) *pages {
@@ -83,7 +83,7 @@ func TestClosedNotice(t *testing.T) {
 // TestVisitorPageHours renders the visitor page in each opening state.
 func TestVisitorPageHours(t *testing.T) {
 	p := mustPages(t)
-	alt := routing.Alternatives{Phone: "0800-1234", Email: "advies@example.org", URL: "https://example.org/help"}
+	alt := hours.Alternatives{Phone: "0800-1234", Email: "advies@example.org", URL: "https://example.org/help"}
 	closed := func(d *page) {
 		d.Open, d.Alternatives = false, alt
 		d.NextOpen, d.ClosedNotice = "Monday 7 December at 09:00", "The chat is closed. It opens again on Monday 7 December at 09:00."
@@ -109,7 +109,7 @@ func TestVisitorPageHours(t *testing.T) {
 		},
 		{
 			name: "closed without alternatives",
-			set:  func(d *page) { closed(d); d.Alternatives = routing.Alternatives{} },
+			set:  func(d *page) { closed(d); d.Alternatives = hours.Alternatives{} },
 			want: []string{`data-hours="closed"`, `disabled aria-describedby="hours-text"`},
 			not:  []string{`class="alternatives"`, "<p>You can also reach us"},
 		},

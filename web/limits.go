@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/advicechat/advicechat/web/auth"
 )
 
 // Abuse without identity. Two limits protect the advisors' time, and
@@ -32,7 +34,7 @@ const startRefill = 2 * time.Minute
 
 // startLimiter is a token bucket per client key.
 type startLimiter struct {
-	keyer *clientKeyer
+	keyer *auth.Keyer
 	burst int
 	now   func() time.Time
 
@@ -41,7 +43,7 @@ type startLimiter struct {
 	swept   time.Time
 }
 
-func newStartLimiter(k *clientKeyer, burst int) *startLimiter {
+func newStartLimiter(k *auth.Keyer, burst int) *startLimiter {
 	if burst < 1 {
 		burst = 5
 	}
@@ -89,7 +91,7 @@ type blocks struct {
 
 func newBlocks(rdb redis.UniversalClient, prefix string, secret []byte) *blocks {
 	if len(secret) == 0 {
-		secret = newSecret()
+		secret = auth.NewSecret()
 	}
 	// One hash tag: a check reads two keys in one command, also on Cluster.
 	return &blocks{rdb: rdb, prefix: prefix + "{block}:", secret: secret, now: time.Now}
@@ -115,7 +117,7 @@ func (b *blocks) keys(addr string) senderKeys {
 	k := senderKeys{}
 	for _, d := range []time.Duration{-24 * time.Hour, 0, 24 * time.Hour} {
 		t := now.Add(d)
-		k[day(t)] = keyOf(b.dayKey(t), addr)
+		k[day(t)] = auth.KeyOf(b.dayKey(t), addr)
 	}
 	return k
 }

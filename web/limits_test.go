@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/advicechat/advicechat/chat/redisstore/redistest"
+	"github.com/advicechat/advicechat/web/auth"
 )
 
 func TestClientAddrTrustedProxies(t *testing.T) {
@@ -33,8 +34,8 @@ func TestClientAddrTrustedProxies(t *testing.T) {
 		if tt.xff != "" {
 			r.Header.Set("X-Forwarded-For", tt.xff)
 		}
-		if got := clientAddr(r, trusted); got != tt.want {
-			t.Errorf("clientAddr(%s, X-Forwarded-For %q) = %q, want %q", tt.remote, tt.xff, got, tt.want)
+		if got := auth.ClientAddr(r, trusted); got != tt.want {
+			t.Errorf("auth.ClientAddr(%s, X-Forwarded-For %q) = %q, want %q", tt.remote, tt.xff, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -17,7 +18,8 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/advicechat/advicechat/locales"
-	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/auth"
+	"github.com/advicechat/advicechat/web/hours"
 )
 
 var (
@@ -64,7 +66,7 @@ type page struct {
 	Open           bool
 	NextOpen       string // when it opens again, in the page's language; "" if not within 14 days
 	ClosedNotice   string // the sentence that says so
-	Alternatives   routing.Alternatives
+	Alternatives   hours.Alternatives
 	AdvisorsOnDuty bool
 }
 
@@ -268,4 +270,18 @@ func staticHandler() echo.HandlerFunc {
 		}
 		return c.FileFS(name, sub)
 	}
+}
+
+// advisorPage serves the console, or the login form to whoever is not
+// logged in.
+func (s *Server) advisorPage(c *echo.Context) error {
+	lang := s.pages.language(c.Request())
+	_, _, err := s.auth.Session(c)
+	switch {
+	case errors.Is(err, auth.ErrNoSession):
+		return s.pages.render(c, http.StatusOK, "login.html", lang, false)
+	case err != nil:
+		return err
+	}
+	return s.pages.render(c, http.StatusOK, "advisor.html", lang, false)
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/auth"
+	"github.com/advicechat/advicechat/web/hours"
 	"github.com/advicechat/advicechat/web/socket"
 )
 
@@ -76,7 +78,7 @@ type Deps struct {
 	Store    chat.Store
 	Hub      *chat.Hub
 	Queue    *routing.Queue
-	Hours    *routing.Hours // nil: always open
+	Hours    *hours.Hours // nil: always open
 	Accounts *accounts.Store
 	Redis    redis.UniversalClient
 	Log      *slog.Logger
@@ -90,7 +92,7 @@ type Server struct {
 	store    chat.Store
 	hub      *chat.Hub
 	queue    *routing.Queue
-	hours    *routing.Hours
+	hours    *hours.Hours
 	now      func() time.Time
 	accounts *accounts.Store
 	rdb      redis.UniversalClient
@@ -98,8 +100,7 @@ type Server struct {
 	metrics  *metrics
 	routing  *routing.Metrics
 	pages    *pages
-	sessions *sessions
-	guard    *loginGuard
+	auth     *auth.Auth
 	starts   *startLimiter
 	blocks   *blocks
 	handler  http.Handler
@@ -158,9 +159,22 @@ func New(d Deps) (*Server, error) {
 		s.cfg.StartTimeout = time.Minute
 	}
 	s.socketDeps = socket.Deps{Hub: d.Hub, Store: d.Store, Log: d.Log, Metrics: s.metrics, StartTimeout: s.cfg.StartTimeout}
-	s.sessions = &sessions{rdb: d.Redis, prefix: d.Config.KeyPrefix + "sess:", idle: d.Config.SessionIdle, max: d.Config.SessionMax}
-	s.guard = newLoginGuard(d.Redis, d.Config.KeyPrefix)
-	s.starts = newStartLimiter(newClientKeyer(), d.Config.StartsPerClient)
+	s.auth = auth.New(auth.Deps{
+		Config: auth.Config{
+			KeyPrefix: d.Config.KeyPrefix, SessionIdle: d.Config.SessionIdle, SessionMax: d.Config.SessionMax,
+			RequireTOTP: d.Config.RequireTOTP, TrustedProxies: d.Config.TrustedProxies, Secure: s.secure,
+		},
+		Redis:    d.Redis,
+		Accounts: d.Accounts,
+		Log:      d.Log,
+		Render: func(c *echo.Context, status int, loginError bool) error {
+			return s.pages.render(c, status, "login.html", s.pages.language(c.Request()), loginError)
+		},
+		Audit:     s.audit,
+		Counted:   func(result string) { s.metrics.logins.WithLabelValues(result).Inc() },
+		LoggedOut: s.loggedOut,
+	})
+	s.starts = newStartLimiter(auth.NewKeyer(), d.Config.StartsPerClient)
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 
 	e := echo.New()
@@ -174,8 +188,8 @@ func New(d Deps) (*Server, error) {
 	e.GET("/ws/visitor", s.visitorSocket)
 	e.POST("/feedback", s.feedback)
 	e.GET("/advisor", s.advisorPage)
-	e.POST("/advisor/login", s.login)
-	e.POST("/advisor/logout", s.logout)
+	e.POST("/advisor/login", s.auth.Login)
+	e.POST("/advisor/logout", s.auth.Logout)
 	e.GET("/ws/advisor", s.advisorSocket)
 	e.GET("/advisor/supervisor", s.supervisorPage)
 	e.POST("/advisor/supervisor/priority", s.supervisorPriority)

@@ -48,7 +48,7 @@ func (s *Server) heartbeat(ctx context.Context) {
 	// or whose account was removed must stop reading along: close the
 	// socket, and stop keeping the advisor on duty.
 	for _, sock := range advisors {
-		ok, err := s.advisorStillValid(ctx, sock.Presence(), sock.Session())
+		ok, err := s.auth.StillValid(ctx, sock.Presence(), sock.Session())
 		if err != nil {
 			names = append(names, sock.Presence()) // Redis trouble is no reason to drop an advisor
 			continue

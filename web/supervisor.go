@@ -15,6 +15,7 @@ import (
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/auth"
 	"github.com/advicechat/advicechat/web/protocol"
 	"github.com/advicechat/advicechat/web/socket"
 )
@@ -43,9 +44,9 @@ func isSupervisor(a accounts.Account) bool { return a.Role == accounts.RoleSuper
 // supervisorPage serves the supervisor view: the login form's page for
 // whoever is not logged in, a plain 403 for an advisor.
 func (s *Server) supervisorPage(c *echo.Context) error {
-	acct, _, err := s.session(c)
+	acct, _, err := s.auth.Session(c)
 	switch {
-	case errors.Is(err, errNoSession):
+	case errors.Is(err, auth.ErrNoSession):
 		return c.Redirect(http.StatusSeeOther, "/advisor")
 	case err != nil:
 		return err
@@ -59,9 +60,9 @@ func (s *Server) supervisorPage(c *echo.Context) error {
 // the account still in the file and a supervisor's. ok false means the
 // refusal has been written.
 func (s *Server) supervisorRequest(c *echo.Context) (acct accounts.Account, ok bool, err error) {
-	acct, _, err = s.session(c)
+	acct, _, err = s.auth.Session(c)
 	switch {
-	case errors.Is(err, errNoSession):
+	case errors.Is(err, auth.ErrNoSession):
 		return acct, false, s.refuse(c, http.StatusUnauthorized, protocol.CodeUnauthorized, "log in first")
 	case err != nil:
 		return acct, false, err
@@ -186,9 +187,9 @@ func (s *Server) displayName(ctx context.Context, acct accounts.Account) string 
 
 // supervisorSocket pushes the routing overview to a supervisor's page.
 func (s *Server) supervisorSocket(c *echo.Context) error {
-	acct, sid, err := s.session(c)
+	acct, sid, err := s.auth.Session(c)
 	switch {
-	case errors.Is(err, errNoSession):
+	case errors.Is(err, auth.ErrNoSession):
 		s.metrics.Rejected(socket.RoleSupervisor, protocol.CodeUnauthorized)
 		return echo.NewHTTPError(http.StatusUnauthorized, "log in first")
 	case err != nil:
@@ -270,7 +271,7 @@ func (v *supervisorView) tick(done chan<- struct{}) {
 		case <-v.sock.Ctx().Done():
 			return
 		case <-t.C:
-			ok, err := v.srv.sessions.valid(v.sock.Ctx(), v.session)
+			ok, err := v.srv.auth.Sessions().Valid(v.sock.Ctx(), v.session)
 			if err == nil && !ok {
 				// Redis trouble is no reason to close; an ended session is.
 				v.sock.SessionEnded()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/auth"
 	"github.com/advicechat/advicechat/web/protocol"
 	"github.com/advicechat/advicechat/web/socket"
 )
@@ -52,7 +53,7 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate)}
 	// A client a trusted proxy did not name gets no keys: it is neither
 	// limited nor blockable, rather than sharing the proxy's keys.
-	if addr := clientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
+	if addr := auth.ClientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
 		v.startKey, v.blockKeys = s.starts.keyer.Key(addr), s.blocks.keys(addr)
 	}
 	defer s.release(sock, s.queue.ChangedChannel())

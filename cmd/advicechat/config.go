@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
 	// The opening hours' time zone must load in the distroless image too,
 	// which has no zoneinfo.
 	_ "time/tzdata"
@@ -18,6 +19,7 @@ import (
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/hours"
 )
 
 // config is everything the service reads from its environment.
@@ -40,7 +42,7 @@ type config struct {
 	TrustedProxies  []netip.Prefix
 	BlockSecret     string
 	StartsPerClient int
-	Hours           *routing.Hours // nil: always open
+	Hours           *hours.Hours // nil: always open
 	RoutingPolicy   routing.Policy
 	FallbackAfter   time.Duration // 0: never
 	FallbackLangs   []string
@@ -182,7 +184,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_HOURS")); v != "" {
-		h, err := routing.LoadHours(v)
+		h, err := hours.Load(v)
 		if err != nil {
 			fail("ADVICECHAT_HOURS", "%v", err)
 		} else {

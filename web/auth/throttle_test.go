@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -18,9 +18,9 @@ func newFakeClock() *fakeClock           { return &fakeClock{t: time.Unix(1_800_
 func (c *fakeClock) now() time.Time      { return c.t }
 func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
 
-// keyer returns a clientKeyer on this clock.
-func (c *fakeClock) keyer() *clientKeyer {
-	k := newClientKeyer()
+// keyer returns a Keyer on this clock.
+func (c *fakeClock) keyer() *Keyer {
+	k := NewKeyer()
 	k.now = c.now
 	return k
 }
@@ -88,8 +88,8 @@ func TestClientAddr(t *testing.T) {
 		{"", ""},
 	} {
 		r := &http.Request{RemoteAddr: tt.remote}
-		if got := clientAddr(r, nil); got != tt.want {
-			t.Errorf("clientAddr(RemoteAddr %q) = %q, want %q", tt.remote, got, tt.want)
+		if got := ClientAddr(r, nil); got != tt.want {
+			t.Errorf("ClientAddr(RemoteAddr %q) = %q, want %q", tt.remote, got, tt.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -19,57 +19,6 @@ import (
 // maxLoginForm bounds the login form body; a password longer than this is
 // not a password.
 const maxLoginForm = 4 << 10
-
-func (s *Server) cookieName() string {
-	if s.secure {
-		// __Host-: only over https, only for this host, path /.
-		return "__Host-advicechat"
-	}
-	return "advicechat_session"
-}
-
-func (s *Server) setSessionCookie(c *echo.Context, value string, maxAge int) {
-	c.SetCookie(&http.Cookie{
-		Name:     s.cookieName(),
-		Value:    value,
-		Path:     "/",
-		MaxAge:   maxAge,
-		HttpOnly: true,
-		Secure:   s.secure,
-		SameSite: http.SameSiteStrictMode,
-	})
-}
-
-// session returns the logged-in account of a request, or errNoSession.
-func (s *Server) session(c *echo.Context) (accounts.Account, string, error) {
-	ck, err := c.Cookie(s.cookieName())
-	if err != nil {
-		return accounts.Account{}, "", errNoSession
-	}
-	name, err := s.sessions.get(c.Request().Context(), ck.Value)
-	if err != nil {
-		return accounts.Account{}, "", err
-	}
-	acct, ok := s.accounts.Lookup(name)
-	if !ok {
-		// The account was removed from the file: the session is void.
-		_ = s.sessions.end(c.Request().Context(), ck.Value)
-		return accounts.Account{}, "", errNoSession
-	}
-	return acct, ck.Value, nil
-}
-
-func (s *Server) advisorPage(c *echo.Context) error {
-	lang := s.pages.language(c.Request())
-	_, _, err := s.session(c)
-	switch {
-	case errors.Is(err, errNoSession):
-		return s.pages.render(c, http.StatusOK, "login.html", lang, false)
-	case err != nil:
-		return err
-	}
-	return s.pages.render(c, http.StatusOK, "advisor.html", lang, false)
-}
 
 // totpReplayTTL is how long an account's last accepted TOTP step is kept:
 // longer than the steps a code can be valid in (the skew either side).
@@ -120,6 +69,13 @@ func (g *loginGuard) useStep(ctx context.Context, username string, step int64) (
 	return ok == 1, nil
 }
 
+// Audit actions of the login.
+const (
+	auditLogin       = "login"
+	auditLoginFailed = "login_failed"
+	auditLogout      = "logout"
+)
+
 // Reasons a login failed, for the audit log only: the client always gets
 // the same page.
 const (
@@ -130,7 +86,9 @@ const (
 	failThrottled      = "throttled"
 )
 
-func (s *Server) login(c *echo.Context) error {
+// Login takes the login form: POST /advisor/login. Every failure gets the
+// same page.
+func (a *Auth) Login(c *echo.Context) error {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
@@ -138,33 +96,32 @@ func (s *Server) login(c *echo.Context) error {
 	}
 	ctx := r.Context()
 	form := parseLoginForm(r.PostForm)
-	addr := clientAddr(r, s.cfg.TrustedProxies)
-	lang := s.pages.language(r)
+	addr := ClientAddr(r, a.d.Config.TrustedProxies)
 
 	fail := func(reason string, attrs ...any) error {
 		result := "throttled"
 		// Throttled attempts do not count, so a window ends on time.
 		if reason != failThrottled {
 			result = "failure"
-			if err := s.guard.throttle.failed(ctx, form.username, addr); err != nil {
+			if err := a.guard.throttle.failed(ctx, form.username, addr); err != nil {
 				return err
 			}
 		}
-		s.metrics.logins.WithLabelValues(result).Inc()
+		a.d.Counted(result)
 		// Only a name that is an account is logged: anything else may be
 		// a password typed into the wrong field.
 		name := ""
-		if _, ok := s.accounts.Lookup(form.username); ok {
+		if _, ok := a.d.Accounts.Lookup(form.username); ok {
 			name = form.username
 		}
-		s.audit(auditLoginFailed, name, append([]any{"reason", reason}, attrs...)...)
-		return s.pages.render(c, http.StatusUnauthorized, "login.html", lang, true)
+		a.d.Audit(auditLoginFailed, name, append([]any{"reason", reason}, attrs...)...)
+		return a.d.Render(c, http.StatusUnauthorized, true)
 	}
 
 	// At a limit, refuse before the costly password check, with the same
 	// page as any failure: an attacker learns nothing, not even that the
 	// account is locked.
-	limit, err := s.guard.throttle.throttled(ctx, form.username, addr)
+	limit, err := a.guard.throttle.throttled(ctx, form.username, addr)
 	if err != nil {
 		return err
 	}
@@ -172,7 +129,7 @@ func (s *Server) login(c *echo.Context) error {
 		return fail(failThrottled, "limit", limit)
 	}
 
-	acct, err := s.accounts.Authenticate(ctx, form.username, form.password)
+	acct, err := a.d.Accounts.Authenticate(ctx, form.username, form.password)
 	passwordOK := err == nil
 	if err != nil && !errors.Is(err, accounts.ErrInvalidCredentials) {
 		return err
@@ -188,15 +145,15 @@ func (s *Server) login(c *echo.Context) error {
 	switch {
 	case !passwordOK:
 		return fail(failCredentials)
-	case acct.TOTPSecret == "" && s.cfg.RequireTOTP:
-		s.log.Warn("login refused: account has no second factor; enrol with advicechat advisor totp "+acct.Username, "advisor", acct.Username)
+	case acct.TOTPSecret == "" && a.d.Config.RequireTOTP:
+		a.d.Log.Warn("login refused: account has no second factor; enrol with advicechat advisor totp "+acct.Username, "advisor", acct.Username)
 		return fail(failNoSecondFactor)
 	case acct.TOTPSecret != "" && !codeOK:
 		return fail(failCode)
 	case acct.TOTPSecret != "":
 		// Only someone holding the secret gets here, so this Redis round
 		// trip tells nothing to anyone guessing passwords.
-		fresh, err := s.guard.useStep(ctx, acct.Username, step)
+		fresh, err := a.guard.useStep(ctx, acct.Username, step)
 		if err != nil {
 			return err
 		}
@@ -204,39 +161,36 @@ func (s *Server) login(c *echo.Context) error {
 			return fail(failReplay)
 		}
 	}
-	if err := s.guard.throttle.succeeded(ctx, acct.Username); err != nil {
+	if err := a.guard.throttle.succeeded(ctx, acct.Username); err != nil {
 		return err
 	}
 
 	// A fresh id at every login: a session id planted before login is
 	// worthless.
-	if old, err := c.Cookie(s.cookieName()); err == nil {
-		_ = s.sessions.end(ctx, old.Value)
+	if old, err := c.Cookie(a.cookieName()); err == nil {
+		_ = a.sessions.End(ctx, old.Value)
 	}
-	id, err := s.sessions.create(ctx, acct.Username)
+	id, err := a.sessions.Create(ctx, acct.Username)
 	if err != nil {
 		return err
 	}
-	s.metrics.logins.WithLabelValues("success").Inc()
-	s.audit(auditLogin, acct.Username, "second_factor", acct.TOTPSecret != "")
-	s.setSessionCookie(c, id, 0)
+	a.d.Counted("success")
+	a.d.Audit(auditLogin, acct.Username, "second_factor", acct.TOTPSecret != "")
+	a.setSessionCookie(c, id, 0)
 	return c.Redirect(http.StatusSeeOther, "/advisor")
 }
 
-func (s *Server) logout(c *echo.Context) error {
-	acct, id, err := s.session(c)
+// Logout ends the session: POST /advisor/logout.
+func (a *Auth) Logout(c *echo.Context) error {
+	acct, id, err := a.Session(c)
 	if err == nil {
 		ctx := c.Request().Context()
-		if err := s.sessions.end(ctx, id); err != nil {
+		if err := a.sessions.End(ctx, id); err != nil {
 			return err
 		}
-		if err := s.offDuty(ctx, acct.Username); err != nil {
-			s.log.Error("off duty at logout", "advisor", acct.Username, "err", err)
-		}
-		// Close the advisor's sockets on every instance.
-		s.rdb.Publish(ctx, s.queue.AdvisorChannel(acct.Username), `{"type":"`+typeLogout+`"}`)
-		s.audit(auditLogout, acct.Username)
+		a.d.LoggedOut(ctx, acct.Username)
+		a.d.Audit(auditLogout, acct.Username)
 	}
-	s.setSessionCookie(c, "", -1)
+	a.setSessionCookie(c, "", -1)
 	return c.Redirect(http.StatusSeeOther, "/advisor")
 }

@@ -1,4 +1,9 @@
-package routing
+// Package hours reads the helpline's opening hours (a weekly schedule,
+// days closed, days with their own hours, and the other ways to get help)
+// and answers whether the chat is open and when it opens next. It has no
+// ties to routing: every instance reads the same file and decides from its
+// own clock.
+package hours
 
 import (
 	"encoding/json"
@@ -73,18 +78,18 @@ var dayNames = map[string]time.Weekday{
 	"saturday": time.Saturday,
 }
 
-// LoadHours reads an hours file (format in docs/operations.md).
-func LoadHours(path string) (*Hours, error) {
+// Load reads an hours file (format in docs/operations.md).
+func Load(path string) (*Hours, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseHours(b)
+	return Parse(b)
 }
 
-// ParseHours parses the JSON of an hours file. An error names the field,
+// Parse parses the JSON of an hours file. An error names the field,
 // e.g. "weekly.mondy: unknown day".
-func ParseHours(data []byte) (*Hours, error) {
+func Parse(data []byte) (*Hours, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)

@@ -1,4 +1,4 @@
-package web
+package auth
 
 import (
 	"context"
@@ -14,24 +14,25 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var errNoSession = errors.New("no valid session")
+// ErrNoSession: the request has no session, or one that has ended.
+var ErrNoSession = errors.New("no valid session")
 
-// sessions are advisor logins, in Redis so any instance can serve any
+// Sessions are advisor logins, in Redis so any instance can serve any
 // advisor. The cookie holds a random id; Redis holds only its hash, the
 // account name and the creation time.
-type sessions struct {
+type Sessions struct {
 	rdb       redis.UniversalClient
 	prefix    string
 	idle, max time.Duration
 }
 
-func (s *sessions) key(id string) string {
+func (s *Sessions) key(id string) string {
 	h := sha256.Sum256([]byte(id))
 	return s.prefix + hex.EncodeToString(h[:])
 }
 
-// create starts a session for username and returns its id.
-func (s *sessions) create(ctx context.Context, username string) (string, error) {
+// Create starts a session for username and returns its id.
+func (s *Sessions) Create(ctx context.Context, username string) (string, error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	id := base64.RawURLEncoding.EncodeToString(b[:])
@@ -47,11 +48,11 @@ func (s *sessions) create(ctx context.Context, username string) (string, error) 
 	return id, nil
 }
 
-// get returns the session's account and extends its idle timeout; a
+// Get returns the session's account and extends its idle timeout; a
 // session past its absolute lifetime is ended.
-func (s *sessions) get(ctx context.Context, id string) (string, error) {
+func (s *Sessions) Get(ctx context.Context, id string) (string, error) {
 	if id == "" || len(id) > 100 {
-		return "", errNoSession
+		return "", ErrNoSession
 	}
 	k := s.key(id)
 	m, err := s.rdb.HGetAll(ctx, k).Result()
@@ -59,20 +60,20 @@ func (s *sessions) get(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("read session: %w", err)
 	}
 	if m["user"] == "" {
-		return "", errNoSession
+		return "", ErrNoSession
 	}
 	created, _ := strconv.ParseInt(m["created"], 10, 64)
 	if time.Since(time.UnixMilli(created)) > s.max {
 		s.rdb.Del(ctx, k)
-		return "", errNoSession
+		return "", ErrNoSession
 	}
 	s.rdb.Expire(ctx, k, s.idle)
 	return m["user"], nil
 }
 
-// valid reports whether a session is still good, without extending its
+// Valid reports whether a session is still good, without extending its
 // idle timeout (a heartbeat is not the advisor doing something).
-func (s *sessions) valid(ctx context.Context, id string) (bool, error) {
+func (s *Sessions) Valid(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return false, nil
 	}
@@ -84,10 +85,16 @@ func (s *sessions) valid(ctx context.Context, id string) (bool, error) {
 	return m["user"] != "" && time.Since(time.UnixMilli(created)) <= s.max, nil
 }
 
-// end ends a session.
-func (s *sessions) end(ctx context.Context, id string) error {
+// End ends a session.
+func (s *Sessions) End(ctx context.Context, id string) error {
 	if id == "" {
 		return nil
 	}
 	return s.rdb.Del(ctx, s.key(id)).Err()
+}
+
+// NewSessions keeps sessions under prefix; a session ends after idle
+// without use, or max after it began.
+func NewSessions(rdb redis.UniversalClient, prefix string, idle, max time.Duration) *Sessions {
+	return &Sessions{rdb: rdb, prefix: prefix, idle: idle, max: max}
 }

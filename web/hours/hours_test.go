@@ -1,4 +1,4 @@
-package routing
+package hours
 
 import (
 	"os"
@@ -34,9 +34,9 @@ const night = `{
 
 func mustHours(tb testing.TB, js string) *Hours {
 	tb.Helper()
-	h, err := ParseHours([]byte(js))
+	h, err := Parse([]byte(js))
 	if err != nil {
-		tb.Fatalf("ParseHours: %v", err)
+		tb.Fatalf("Parse: %v", err)
 	}
 	return h
 }
@@ -330,9 +330,9 @@ func TestParseHoursErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := ParseHours([]byte(tt.js))
+			h, err := Parse([]byte(tt.js))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("ParseHours(%s) = %v, %v, want an error containing %q", tt.js, h, err, tt.want)
+				t.Errorf("Parse(%s) = %v, %v, want an error containing %q", tt.js, h, err, tt.want)
 			}
 		})
 	}
@@ -343,9 +343,9 @@ func TestLoadHours(t *testing.T) {
 	if err := os.WriteFile(path, []byte(office), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h, err := LoadHours(path)
+	h, err := Load(path)
 	if err != nil {
-		t.Fatalf("LoadHours: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	if h.Location().String() != "Europe/Amsterdam" {
 		t.Errorf("Location() = %s, want Europe/Amsterdam", h.Location())
@@ -364,7 +364,7 @@ func TestLoadHours(t *testing.T) {
 	if got := mustHours(t, night).Location().String(); got != DefaultTimeZone {
 		t.Errorf("default zone = %s, want %s", got, DefaultTimeZone)
 	}
-	if _, err := LoadHours(filepath.Join(t.TempDir(), "missing.json")); err == nil {
-		t.Error("LoadHours(missing file) = nil error")
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Error("Load(missing file) = nil error")
 	}
 }

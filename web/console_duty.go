@@ -1,0 +1,113 @@
+package web
+
+// Duty, display name, and what the advisor sees of themselves and the
+// queues.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
+)
+
+// refreshStatus sends the advisor's duty, alias and load. Writer goroutine.
+func (a *advisor) refreshStatus(ctx context.Context) {
+	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
+	if err != nil {
+		return
+	}
+	acct, alias := a.currentAlias()
+	capacity := st.Capacity
+	if !st.Duty || capacity == 0 {
+		capacity = acct.MaxConversations
+	}
+	a.sock.WriteJSON(protocol.Status{Type: protocol.TypeStatus, Duty: st.Duty, Alias: alias, Capacity: capacity, Max: acct.MaxConversations,
+		Load: len(st.Conversations), Offered: len(st.Offered), Supervisor: acct.Role == accounts.RoleSupervisor})
+}
+
+// refreshQueue sends the queue view if it changed: every queue's count and
+// longest wait, the conversations at the front (to pick by hand) and the
+// advisors on duty (to transfer to). Writer goroutine.
+func (a *advisor) refreshQueue(ctx context.Context) {
+	ov, err := a.srv.queue.Overview(ctx)
+	if err != nil {
+		return
+	}
+	v := queueView{now: time.Now()}
+	var others []protocol.Colleague
+	for _, adv := range ov.Advisors {
+		if adv.Duty && adv.Name != a.name {
+			others = append(others, protocol.Colleague{Name: adv.Name, Alias: adv.Alias, Load: adv.Load() + len(adv.Offers), Capacity: adv.Capacity})
+		}
+	}
+	b, _ := json.Marshal(protocol.Queue{Type: protocol.TypeQueue, Queues: v.queues(ov, false), Waiting: v.waiting(ov, queueViewDepth), Advisors: others})
+	if string(b) == string(a.lastQueue) {
+		return
+	}
+	a.lastQueue = b
+	a.sock.Write(b)
+}
+
+func (a *advisor) duty(on bool, capacity *int) {
+	if !a.authorized("", "") {
+		return
+	}
+	ctx := a.sock.Ctx()
+	acct, alias := a.currentAlias()
+	if fresh, ok := a.srv.accounts.Lookup(a.name); ok {
+		acct = fresh // skills and capacity as the accounts file says now
+		a.mu.Lock()
+		a.acct = fresh
+		a.mu.Unlock()
+	}
+	var err error
+	if on {
+		// Fewer at once than the account allows, if the advisor says so
+		// (a hard case, the end of a shift); never more.
+		limit := acct.MaxConversations
+		if capacity != nil {
+			if *capacity > limit {
+				a.sock.SendError(protocol.CodeBadRequest, fmt.Sprintf("capacity %d is above the %d your account allows", *capacity, limit), "", "")
+				return
+			}
+			limit = *capacity
+		}
+		err = a.srv.queue.OnDuty(ctx, routing.Advisor{Name: a.name, Alias: alias, Capacity: limit, Audiences: acct.Audiences, Languages: acct.Languages})
+		if err == nil {
+			a.srv.log.Info("advisor on duty", "advisor", a.name)
+			a.srv.audit(auditDutyOn, a.name)
+		}
+	} else {
+		err = a.srv.offDuty(ctx, a.name)
+	}
+	if err != nil {
+		a.internal(err, "")
+		return
+	}
+	a.sock.Do(a.refreshStatus)
+}
+
+func (a *advisor) setAlias(name string) {
+	if !a.authorized("", "") {
+		return
+	}
+	alias, err := chat.CleanDisplayName(name)
+	if err != nil {
+		a.sock.SendError(protocol.CodeBadRequest, err.Error(), "", "")
+		return
+	}
+	if err := a.srv.queue.SetAlias(a.sock.Ctx(), a.name, alias); err != nil {
+		a.internal(err, "")
+		return
+	}
+	a.mu.Lock()
+	a.alias = alias
+	a.mu.Unlock()
+	a.srv.audit(auditAlias, a.name, "alias", alias)
+	a.sock.Do(a.refreshStatus)
+}
