@@ -19,7 +19,7 @@ func mustExpectedWait(tb testing.TB, q *Queue, queue string) (time.Duration, boo
 
 func TestEstimatedWait(t *testing.T) {
 	ctx := context.Background()
-	q, r, clk := mustQueue(t, Config{})
+	q, r, clk := mustQueue(t, Config{DefaultHandling: 10 * time.Minute})
 	mustEnqueue(t, q, "c1", "public", 1)
 	clk.Set(at(time.Second))
 	mustEnqueue(t, q, "c2", "public", 2)

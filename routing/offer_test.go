@@ -340,8 +340,8 @@ func TestNewOfferConfig(t *testing.T) {
 			continue
 		}
 		c := q.Config()
-		if c.DefaultHandling != 10*time.Minute || (tt.cfg.MissedOffers == 0 && c.MissedOffers != 3) || (tt.cfg.MissedOffers != 0 && c.MissedOffers != tt.cfg.MissedOffers) {
-			t.Errorf("New(%+v).Config() = %+v, want DefaultHandling 10m, MissedOffers 3 unless set", tt.cfg, c)
+		if c.DefaultHandling != DefaultConfig().DefaultHandling || (tt.cfg.MissedOffers == 0 && c.MissedOffers != 3) || (tt.cfg.MissedOffers != 0 && c.MissedOffers != tt.cfg.MissedOffers) {
+			t.Errorf("New(%+v).Config() = %+v, want the default handling time, MissedOffers 3 unless set", tt.cfg, c)
 		}
 	}
 }

@@ -133,6 +133,26 @@ type Queue struct {
 	p   string
 }
 
+// DefaultConfig is the configuration the service runs with when nothing
+// is set: the configuration starts from it, and New takes from it every
+// field left zero for which zero means nothing (a zero FallbackAfter,
+// OfferTimeout or MaxWait means "never" and stays). Retention must match
+// the chat store's (redisstore.DefaultOptions).
+func DefaultConfig() Config {
+	return Config{
+		Policy:            DefaultPolicy(),
+		FallbackAfter:     2 * time.Minute,
+		FallbackLanguages: []string{"en", "nl"},
+		MissedOffers:      3,
+		MaxWait:           20 * time.Minute,
+		DefaultHandling:   20 * time.Minute,
+		AdvisorGrace:      time.Minute,
+		VisitorGrace:      10 * time.Minute,
+		Retention:         10 * time.Minute,
+		IdleTTL:           12 * time.Hour,
+	}
+}
+
 // New returns a Queue on rdb.
 func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	if len(cfg.Queues) == 0 {
@@ -155,29 +175,30 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("maximum wait %s: negative", cfg.MaxWait)
 	}
+	d := DefaultConfig()
 	if cfg.MissedOffers == 0 {
-		cfg.MissedOffers = 3
+		cfg.MissedOffers = d.MissedOffers
 	}
 	if cfg.DefaultHandling <= 0 {
-		cfg.DefaultHandling = 10 * time.Minute
+		cfg.DefaultHandling = d.DefaultHandling
 	}
 	if cfg.Policy == nil {
-		cfg.Policy = DefaultPolicy()
+		cfg.Policy = d.Policy
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.AdvisorGrace <= 0 {
-		cfg.AdvisorGrace = time.Minute
+		cfg.AdvisorGrace = d.AdvisorGrace
 	}
 	if cfg.VisitorGrace <= 0 {
-		cfg.VisitorGrace = 10 * time.Minute
+		cfg.VisitorGrace = d.VisitorGrace
 	}
 	if cfg.Retention <= 0 {
-		cfg.Retention = 10 * time.Minute
+		cfg.Retention = d.Retention
 	}
 	if cfg.IdleTTL <= 0 {
-		cfg.IdleTTL = 12 * time.Hour
+		cfg.IdleTTL = d.IdleTTL
 	}
 	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:"}, nil
 }

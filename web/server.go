@@ -68,8 +68,29 @@ type Config struct {
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
+	// MetricsElsewhere: /metrics has its own listener
+	// (ADVICECHAT_METRICS_ADDR), and the public one serves none.
+	MetricsElsewhere bool
 	// Version busts browser caches of the static files.
 	Version string
+}
+
+// DefaultConfig is the configuration the service runs with when nothing
+// is set; New takes Heartbeat, StartTimeout, StartsPerClient and
+// OutcomeTags from it when they are left zero.
+func DefaultConfig() Config {
+	return Config{
+		ExitURL:         "https://www.buienradar.nl/",
+		Retention:       10 * time.Minute,
+		KeyPrefix:       "ac:",
+		Heartbeat:       5 * time.Second,
+		SessionIdle:     2 * time.Hour,
+		SessionMax:      12 * time.Hour,
+		StartsPerClient: 5,
+		BusyWait:        45 * time.Minute,
+		OutcomeTags:     DefaultOutcomeTags,
+		StartTimeout:    time.Minute,
+	}
 }
 
 // Deps are the parts the server is built from.
@@ -119,7 +140,7 @@ type Server struct {
 // New builds a server.
 func New(d Deps) (*Server, error) {
 	if d.Config.OutcomeTags == nil {
-		d.Config.OutcomeTags = DefaultOutcomeTags
+		d.Config.OutcomeTags = DefaultConfig().OutcomeTags
 	}
 	for _, t := range d.Config.OutcomeTags {
 		if err := CheckOutcomeTag(t); err != nil {
@@ -152,11 +173,15 @@ func New(d Deps) (*Server, error) {
 		base:     base,
 		stop:     stop,
 	}
+	dc := DefaultConfig()
 	if s.cfg.Heartbeat <= 0 {
-		s.cfg.Heartbeat = 5 * time.Second
+		s.cfg.Heartbeat = dc.Heartbeat
 	}
 	if s.cfg.StartTimeout <= 0 {
-		s.cfg.StartTimeout = time.Minute
+		s.cfg.StartTimeout = dc.StartTimeout
+	}
+	if s.cfg.StartsPerClient <= 0 {
+		s.cfg.StartsPerClient = dc.StartsPerClient
 	}
 	s.socketDeps = socket.Deps{Hub: d.Hub, Store: d.Store, Log: d.Log, Metrics: s.metrics, StartTimeout: s.cfg.StartTimeout}
 	s.auth = auth.New(auth.Deps{
@@ -198,7 +223,9 @@ func New(d Deps) (*Server, error) {
 	e.GET("/ws/supervisor", s.supervisorSocket)
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	if !d.Config.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
+	}
 
 	// Every state-changing request (the console's forms) must come from
 	// our own origin: browsers say where a request comes from, and Go

@@ -54,19 +54,26 @@ type Store struct {
 	opts Options
 }
 
+// DefaultOptions are the options the service runs with when nothing is
+// set; New takes from them every field left zero.
+func DefaultOptions() Options {
+	return Options{IdleTTL: 12 * time.Hour, Retention: 10 * time.Minute, AckTimeout: 500 * time.Millisecond}
+}
+
 // New returns a Store on rdb.
 func New(rdb redis.UniversalClient, opts Options) *Store {
+	d := DefaultOptions()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.IdleTTL <= 0 {
-		opts.IdleTTL = 12 * time.Hour
+		opts.IdleTTL = d.IdleTTL
 	}
 	if opts.Retention <= 0 {
-		opts.Retention = 10 * time.Minute
+		opts.Retention = d.Retention
 	}
 	if opts.AckTimeout <= 0 {
-		opts.AckTimeout = 500 * time.Millisecond
+		opts.AckTimeout = d.AckTimeout
 	}
 	return &Store{rdb: rdb, opts: opts}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/advicechat/advicechat/cmd/advicechat/config"
 	"github.com/advicechat/advicechat/routing"
 )
 
@@ -251,7 +252,7 @@ func TestHalfEndedConversationIsRepaired(t *testing.T) {
 	v, conv, token := activeConversation(t, a, adv)
 	v.conn.CloseNow()
 
-	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: queues})
+	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: config.Queues})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advicechat/advicechat/cmd/advicechat/config"
 	"github.com/advicechat/advicechat/routing"
 )
 
@@ -112,7 +113,7 @@ func TestRepairedEndKeepsTheReason(t *testing.T) {
 	v.expect("active", isState("active"))
 
 	// The advisor's block got as far as routing, no further.
-	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: queues})
+	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: config.Queues})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/advicechat/advicechat/cmd/advicechat/config"
 )
 
 func main() {
@@ -39,7 +41,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(stderr, "advicechat serve: unexpected argument %q\n", args[0])
 			return 2
 		}
-		cfg, err := loadConfig(getenv)
+		cfg, err := config.Load(getenv)
 		if err != nil {
 			fmt.Fprintf(stderr, "advicechat: %v\n", err)
 			return 2

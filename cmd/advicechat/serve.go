@@ -15,19 +15,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/cmd/advicechat/config"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web"
 	"github.com/advicechat/advicechat/web/accounts"
 )
 
-// queues are the routing queues, one per audience.
-var queues = []string{chat.AudiencePublic, chat.AudienceProfessional}
-
 // serve runs the service until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, cfg config, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	var handler slog.Handler = slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
 	if cfg.LogFormat == "json" {
 		handler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
@@ -73,26 +72,8 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	store := redisstore.New(rdb, redisstore.Options{
-		Prefix:      cfg.KeyPrefix,
-		Retention:   cfg.Retention,
-		AckReplicas: cfg.AckReplicas,
-		AckTimeout:  cfg.AckTimeout,
-	})
-	queue, err := routing.New(rdb, routing.Config{
-		Prefix:            cfg.KeyPrefix,
-		Queues:            queues,
-		Policy:            cfg.RoutingPolicy,
-		FallbackAfter:     cfg.FallbackAfter,
-		FallbackLanguages: cfg.FallbackLangs,
-		OfferTimeout:      cfg.OfferTimeout,
-		MissedOffers:      cfg.MissedOffers,
-		MaxWait:           cfg.MaxWait,
-		DefaultHandling:   cfg.DefaultHandling,
-		AdvisorGrace:      cfg.AdvisorGrace,
-		VisitorGrace:      cfg.VisitorGrace,
-		Retention:         cfg.Retention,
-	})
+	store := redisstore.New(rdb, cfg.Store)
+	queue, err := routing.New(rdb, cfg.Routing)
 	if err != nil {
 		return err
 	}
@@ -102,26 +83,11 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	feed := redisstore.NewFeed(ctx, rdb)
 	hub := chat.NewHub(feed)
 
-	heartbeat := min(cfg.AdvisorGrace, cfg.VisitorGrace) / 4
+	webCfg := cfg.Web
+	webCfg.Version = strconv.FormatInt(time.Now().Unix(), 36)
+	webCfg.MetricsElsewhere = cfg.MetricsAddr != ""
 	srv, err := web.New(web.Deps{
-		Config: web.Config{
-			PublicOrigin:    cfg.PublicOrigin,
-			ExitURL:         cfg.ExitURL,
-			Retention:       cfg.Retention,
-			KeyPrefix:       cfg.KeyPrefix,
-			Heartbeat:       heartbeat,
-			SessionIdle:     cfg.SessionIdle,
-			SessionMax:      cfg.SessionMax,
-			RequireTOTP:     !embedded,
-			StartTimeout:    cfg.StartTimeout,
-			TrustedProxies:  cfg.TrustedProxies,
-			BlockSecret:     []byte(cfg.BlockSecret),
-			StartsPerClient: cfg.StartsPerClient,
-			BusyWait:        cfg.BusyWait,
-			Canned:          cfg.Canned,
-			OutcomeTags:     cfg.OutcomeTags,
-			Version:         strconv.FormatInt(time.Now().Unix(), 36),
-		},
+		Config:   webCfg,
 		Store:    store,
 		Hub:      hub,
 		Queue:    queue,
@@ -135,7 +101,7 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	worker := routing.NewWorker(queue, srv.Hooks(), log, routingMetrics, min(time.Second, heartbeat))
+	worker := routing.NewWorker(queue, srv.Hooks(), log, routingMetrics, min(time.Second, cfg.Web.Heartbeat))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -158,8 +124,24 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	if err := hub.Watch(bg, queue.ChangedChannel(), worker); err != nil {
 		log.Warn("watch routing changes", "err", err)
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = httpSrv.Close()
+			stopBG()
+			wg.Wait()
+			_ = feed.Close()
+			return fmt.Errorf("ADVICECHAT_METRICS_ADDR: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: web.ServerErrorLog(log)}
+		go func() { serveErr <- metricsSrv.Serve(mln) }()
+		fmt.Fprintf(stdout, "advicechat metrics on http://%s/metrics\n", mln.Addr())
+	}
 
 	url := "http://" + ln.Addr().String() + "/"
 	mode := "redis " + redactURL(cfg.RedisURL)
@@ -174,6 +156,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
+		_ = httpSrv.Close()
+		if metricsSrv != nil {
+			_ = metricsSrv.Close()
+		}
 		stopBG()
 		wg.Wait()
 		_ = feed.Close()
@@ -183,6 +169,12 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutCtx)
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener", "err", err)
+		}
+	}
 	if err := httpSrv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}

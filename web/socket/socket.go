@@ -63,7 +63,7 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics Metrics
 	// StartTimeout is how long a new socket may stay silent before its
-	// first frame (start, resume or hello).
+	// first frame (start, resume or hello); it must be above zero.
 	StartTimeout time.Duration
 }
 
@@ -133,9 +133,6 @@ type Socket struct {
 // New makes a socket of conn for role; it ends when parent does. Run its
 // writer with Run, and call Finish once its reader is done.
 func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Socket {
-	if d.StartTimeout <= 0 {
-		d.StartTimeout = time.Minute
-	}
 	ctx, cancel := context.WithCancel(parent)
 	readCtx, readCancel := context.WithCancel(context.WithoutCancel(parent))
 	s := &Socket{
