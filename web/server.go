@@ -188,6 +188,7 @@ func New(d Deps) (*Server, error) {
 		Config: auth.Config{
 			KeyPrefix: d.Config.KeyPrefix, SessionIdle: d.Config.SessionIdle, SessionMax: d.Config.SessionMax,
 			RequireTOTP: d.Config.RequireTOTP, TrustedProxies: d.Config.TrustedProxies, Secure: s.secure,
+			Secret: d.Config.BlockSecret,
 		},
 		Redis:    d.Redis,
 		Accounts: d.Accounts,

@@ -271,7 +271,7 @@ func (v *supervisorView) tick(done chan<- struct{}) {
 		case <-v.sock.Ctx().Done():
 			return
 		case <-t.C:
-			ok, err := v.srv.auth.Sessions().Valid(v.sock.Ctx(), v.session)
+			ok, err := v.srv.auth.StillValid(v.sock.Ctx(), v.name, v.session)
 			if err == nil && !ok {
 				// Redis trouble is no reason to close; an ended session is.
 				v.sock.SessionEnded()

@@ -215,7 +215,7 @@ func TestLoginThrottled(t *testing.T) {
 	ctx := context.Background()
 	var accts, clients int
 	for _, k := range a.Redis.Keys(t) {
-		if !strings.Contains(k, ":throttle:") {
+		if !strings.Contains(k, "{throttle}:") {
 			continue
 		}
 		v := a.Redis.Client.Get(ctx, k).Val()
@@ -225,9 +225,9 @@ func TestLoginThrottled(t *testing.T) {
 			}
 		}
 		switch {
-		case strings.Contains(k, ":throttle:acct:"):
+		case strings.Contains(k, "{throttle}:acct:"):
 			accts++
-		case strings.Contains(k, ":throttle:client:"):
+		case strings.Contains(k, "{throttle}:client:"):
 			clients++
 			if v != "20" {
 				t.Errorf("client failures = %s, want 20 (throttled attempts are not counted)", v)

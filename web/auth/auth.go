@@ -6,9 +6,13 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -31,6 +35,10 @@ type Config struct {
 	// Secure: the service is reached over https, so the cookie is a
 	// __Host- cookie and Secure.
 	Secure bool
+	// Secret keys the names of the login throttle's account counters; all
+	// instances must share it (ADVICECHAT_BLOCK_SECRET). Empty: random,
+	// per process, so an account's failures count per instance.
+	Secret []byte
 }
 
 // Deps are what the login is built on. Render shows the login page
@@ -57,6 +65,10 @@ type Auth struct {
 	d        Deps
 	sessions *Sessions
 	guard    *loginGuard
+	// wait lets a throttled attempt take as long as a password check.
+	wait func(ctx context.Context, d time.Duration)
+	// passwordChecks counts the password checks made (tests).
+	passwordChecks atomic.Int64
 }
 
 // New builds the login.
@@ -64,7 +76,8 @@ func New(d Deps) *Auth {
 	return &Auth{
 		d:        d,
 		sessions: NewSessions(d.Redis, d.Config.KeyPrefix+"sess:", d.Config.SessionIdle, d.Config.SessionMax),
-		guard:    newLoginGuard(d.Redis, d.Config.KeyPrefix),
+		guard:    newLoginGuard(d.Redis, d.Config.KeyPrefix, d.Config.Secret),
+		wait:     defaultWait,
 	}
 }
 
@@ -98,38 +111,69 @@ func (a *Auth) Session(c *echo.Context) (accounts.Account, string, error) {
 	if err != nil {
 		return accounts.Account{}, "", ErrNoSession
 	}
-	name, err := a.sessions.Get(c.Request().Context(), ck.Value)
-	if err != nil {
-		return accounts.Account{}, "", err
-	}
-	acct, ok := a.d.Accounts.Lookup(name)
-	if !ok {
-		// The account was removed from the file: the session is void.
-		_ = a.sessions.End(c.Request().Context(), ck.Value)
-		return accounts.Account{}, "", ErrNoSession
-	}
-	return acct, ck.Value, nil
+	acct, err := a.check(c.Request().Context(), ck.Value, "", true)
+	return acct, ck.Value, err
 }
 
-// StillValid reports whether an advisor's session is still good and their
-// account still exists, without extending the session.
+// StillValid reports whether an advisor's session is still good: not
+// ended or timed out, their account still in the file, and its password
+// and TOTP secret what they were at login. It does not extend the
+// session.
 func (a *Auth) StillValid(ctx context.Context, name, session string) (bool, error) {
-	ok, err := a.sessions.Valid(ctx, session)
-	if err != nil || !ok {
-		return false, err
+	_, err := a.check(ctx, session, name, false)
+	if errors.Is(err, ErrNoSession) {
+		return false, nil
 	}
-	_, ok = a.d.Accounts.Lookup(name)
-	return ok, nil
+	return err == nil, err
 }
 
 // Authorized is StillValid for an advisor acting: it extends the session's
-// idle time. It returns ErrNoSession when the session or account is gone.
+// idle time, and returns ErrNoSession when the session is no longer good.
 func (a *Auth) Authorized(ctx context.Context, name, session string) error {
-	if _, err := a.sessions.Get(ctx, session); err != nil {
-		return err
+	_, err := a.check(ctx, session, name, true)
+	return err
+}
+
+// check returns the account of a session that is still good; name, if
+// given, must be its account. A session of a removed account, or one whose
+// credentials have changed since its login (a new password, a new TOTP
+// secret), is ended: it is ErrNoSession from then on, on every instance.
+func (a *Auth) check(ctx context.Context, id, name string, use bool) (accounts.Account, error) {
+	var sess Session
+	var err error
+	if use {
+		sess, err = a.sessions.Get(ctx, id)
+	} else {
+		sess, err = a.sessions.Peek(ctx, id)
 	}
-	if _, ok := a.d.Accounts.Lookup(name); !ok {
-		return ErrNoSession
+	if err != nil {
+		return accounts.Account{}, err
 	}
-	return nil
+	acct, ok := a.d.Accounts.Lookup(sess.User)
+	if !ok || (name != "" && sess.User != name) || sess.Cred != credentialVersion(acct) {
+		_ = a.sessions.End(ctx, id)
+		return accounts.Account{}, ErrNoSession
+	}
+	return acct, nil
+}
+
+// credentialVersion stands for an account's credentials in its sessions:
+// a hash of the password hash and the TOTP secret, so a change of either
+// (advicechat advisor passwd, advicechat advisor totp) ends every session
+// that logged in with the old ones. It reveals neither: the password hash
+// is salted and the secret is 160 random bits.
+func credentialVersion(acct accounts.Account) string {
+	h := sha256.Sum256([]byte("advicechat credentials\x00" + acct.PasswordHash + "\x00" + acct.TOTPSecret))
+	return hex.EncodeToString(h[:12])
+}
+
+// wait lets d pass, or less if ctx ends first. It costs no CPU: a
+// throttled login takes as long as a checked one without checking.
+func defaultWait(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

@@ -55,8 +55,8 @@ type loginGuard struct {
 	throttle *loginThrottle
 }
 
-func newLoginGuard(rdb redis.UniversalClient, prefix string) *loginGuard {
-	return &loginGuard{rdb: rdb, prefix: prefix, throttle: newLoginThrottle(rdb, prefix)}
+func newLoginGuard(rdb redis.UniversalClient, prefix string, secret []byte) *loginGuard {
+	return &loginGuard{rdb: rdb, prefix: prefix, throttle: newLoginThrottle(rdb, prefix, secret)}
 }
 
 // useStep records a TOTP step as used by username, atomically across
@@ -99,13 +99,9 @@ func (a *Auth) Login(c *echo.Context) error {
 	addr := ClientAddr(r, a.d.Config.TrustedProxies)
 
 	fail := func(reason string, attrs ...any) error {
-		result := "throttled"
-		// Throttled attempts do not count, so a window ends on time.
-		if reason != failThrottled {
-			result = "failure"
-			if err := a.guard.throttle.failed(ctx, form.username, addr); err != nil {
-				return err
-			}
+		result := "failure"
+		if reason == failThrottled {
+			result = "throttled"
 		}
 		a.d.Counted(result)
 		// Only a name that is an account is logged: anything else may be
@@ -118,18 +114,24 @@ func (a *Auth) Login(c *echo.Context) error {
 		return a.d.Render(c, http.StatusUnauthorized, true)
 	}
 
-	// At a limit, refuse before the costly password check, with the same
-	// page as any failure: an attacker learns nothing, not even that the
-	// account is locked.
-	limit, err := a.guard.throttle.throttled(ctx, form.username, addr)
+	// The attempt is counted before the costly password check, in the same
+	// atomic step that checks the limits: 60 attempts at once cannot all
+	// get past a limit of 5. At a limit, the password is not checked; the
+	// answer is the same page as any failure, after as long as a check
+	// takes, so the attacker cannot tell (docs/security.md).
+	limit, err := a.guard.throttle.reserve(ctx, form.username, addr)
 	if err != nil {
 		return err
 	}
 	if limit != "" {
+		a.wait(ctx, a.guard.throttle.hashCost())
 		return fail(failThrottled, "limit", limit)
 	}
 
+	began := time.Now()
 	acct, err := a.d.Accounts.Authenticate(ctx, form.username, form.password)
+	a.guard.throttle.checked(time.Since(began))
+	a.passwordChecks.Add(1)
 	passwordOK := err == nil
 	if err != nil && !errors.Is(err, accounts.ErrInvalidCredentials) {
 		return err
@@ -161,7 +163,7 @@ func (a *Auth) Login(c *echo.Context) error {
 			return fail(failReplay)
 		}
 	}
-	if err := a.guard.throttle.succeeded(ctx, acct.Username); err != nil {
+	if err := a.guard.throttle.succeeded(ctx, form.username, addr); err != nil {
 		return err
 	}
 
@@ -170,7 +172,7 @@ func (a *Auth) Login(c *echo.Context) error {
 	if old, err := c.Cookie(a.cookieName()); err == nil {
 		_ = a.sessions.End(ctx, old.Value)
 	}
-	id, err := a.sessions.Create(ctx, acct.Username)
+	id, err := a.sessions.Create(ctx, acct.Username, credentialVersion(acct))
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func FuzzLoginForm(f *testing.F) {
 // one at or below a step accepted before.
 func TestTOTPStepUsedOnce(t *testing.T) {
 	r := redistest.New(t)
-	g := newLoginGuard(r.Client, r.Prefix)
+	g := newLoginGuard(r.Client, r.Prefix, nil)
 	ctx := context.Background()
 	for _, tt := range []struct {
 		user string
@@ -108,7 +108,7 @@ func TestTOTPStepRace(t *testing.T) {
 	var wg sync.WaitGroup
 	step := accounts.TOTPStep(time.Now())
 	for range 16 {
-		g := newLoginGuard(r.Client, r.Prefix) // one per "instance"
+		g := newLoginGuard(r.Client, r.Prefix, nil) // one per "instance"
 		wg.Go(func() {
 			ok, err := g.useStep(context.Background(), "anna", step)
 			if err != nil {

@@ -31,14 +31,22 @@ func (s *Sessions) key(id string) string {
 	return s.prefix + hex.EncodeToString(h[:])
 }
 
-// Create starts a session for username and returns its id.
-func (s *Sessions) Create(ctx context.Context, username string) (string, error) {
+// Session is what a session holds: the account's username and the
+// version of its credentials when it logged in.
+type Session struct {
+	User string
+	Cred string
+}
+
+// Create starts a session for username, whose credentials are at version
+// cred, and returns its id.
+func (s *Sessions) Create(ctx context.Context, username, cred string) (string, error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	id := base64.RawURLEncoding.EncodeToString(b[:])
 	k := s.key(id)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "user", username, "created", time.Now().UnixMilli())
+		p.HSet(ctx, k, "user", username, "cred", cred, "created", time.Now().UnixMilli())
 		p.Expire(ctx, k, s.idle)
 		return nil
 	})
@@ -48,41 +56,35 @@ func (s *Sessions) Create(ctx context.Context, username string) (string, error) 
 	return id, nil
 }
 
-// Get returns the session's account and extends its idle timeout; a
-// session past its absolute lifetime is ended.
-func (s *Sessions) Get(ctx context.Context, id string) (string, error) {
-	if id == "" || len(id) > 100 {
-		return "", ErrNoSession
-	}
-	k := s.key(id)
-	m, err := s.rdb.HGetAll(ctx, k).Result()
+// Get returns the session and extends its idle timeout; a session past
+// its absolute lifetime is ended.
+func (s *Sessions) Get(ctx context.Context, id string) (Session, error) {
+	sess, err := s.Peek(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("read session: %w", err)
+		if errors.Is(err, ErrNoSession) && id != "" && len(id) <= 100 {
+			s.rdb.Del(ctx, s.key(id)) // past its lifetime, if it was there
+		}
+		return Session{}, err
 	}
-	if m["user"] == "" {
-		return "", ErrNoSession
-	}
-	created, _ := strconv.ParseInt(m["created"], 10, 64)
-	if time.Since(time.UnixMilli(created)) > s.max {
-		s.rdb.Del(ctx, k)
-		return "", ErrNoSession
-	}
-	s.rdb.Expire(ctx, k, s.idle)
-	return m["user"], nil
+	s.rdb.Expire(ctx, s.key(id), s.idle)
+	return sess, nil
 }
 
-// Valid reports whether a session is still good, without extending its
-// idle timeout (a heartbeat is not the advisor doing something).
-func (s *Sessions) Valid(ctx context.Context, id string) (bool, error) {
-	if id == "" {
-		return false, nil
+// Peek returns the session without extending its idle timeout (a
+// heartbeat is not the advisor doing something).
+func (s *Sessions) Peek(ctx context.Context, id string) (Session, error) {
+	if id == "" || len(id) > 100 {
+		return Session{}, ErrNoSession
 	}
 	m, err := s.rdb.HGetAll(ctx, s.key(id)).Result()
 	if err != nil {
-		return false, fmt.Errorf("read session: %w", err)
+		return Session{}, fmt.Errorf("read session: %w", err)
 	}
 	created, _ := strconv.ParseInt(m["created"], 10, 64)
-	return m["user"] != "" && time.Since(time.UnixMilli(created)) <= s.max, nil
+	if m["user"] == "" || time.Since(time.UnixMilli(created)) > s.max {
+		return Session{}, ErrNoSession
+	}
+	return Session{User: m["user"], Cred: m["cred"]}, nil
 }
 
 // End ends a session.

@@ -2,67 +2,90 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Login throttling: failed logins are counted per account and per client in
-// fixed windows; at the limit, further attempts are refused without
-// checking the password until the window ends.
+// Login throttling: login attempts are counted per account and per client
+// in fixed windows. Each attempt is reserved, atomically, before its
+// password is checked; at the limit, further attempts are refused without
+// checking the password until the window ends. A success gives its
+// reservation back.
 const (
 	throttleWindow     = 15 * time.Minute
 	maxAccountFailures = 5
 	maxClientFailures  = 20
 )
 
-//go:embed throttle.lua
-var throttleLua string
+var (
+	//go:embed reserve.lua
+	reserveLua    string
+	reserveScript = redis.NewScript(reserveLua)
+	//go:embed release.lua
+	releaseLua    string
+	releaseScript = redis.NewScript(releaseLua)
+)
 
-var incrScript = redis.NewScript(throttleLua)
-
-// loginThrottle counts failed logins in Redis, so every instance sees
-// every failure of an account. Client counters are keyed by a Keyer,
-// whose secret is per instance: a client is limited per instance it
-// reaches.
+// loginThrottle counts login attempts in Redis, so every instance sees
+// every attempt on an account. Client counters are keyed by a Keyer, whose
+// secret is per instance: a client is limited per instance it reaches.
 type loginThrottle struct {
 	rdb        redis.UniversalClient
-	prefix     string // ends with "throttle:"
+	prefix     string // ends with "{throttle}:": one hash slot for one script
+	secret     []byte // keys the account counters' names
 	keys       *Keyer
 	window     time.Duration
 	maxAccount int64
 	maxClient  int64
+
+	mu   sync.Mutex
+	cost time.Duration // what a password check takes here, smoothed
 }
 
-func newLoginThrottle(rdb redis.UniversalClient, prefix string) *loginThrottle {
+// newLoginThrottle counts under prefix. secret keys the account names in
+// the counters' names; instances must share it for an account's attempts
+// to count together on all of them (ADVICECHAT_BLOCK_SECRET). Empty:
+// random, per process.
+func newLoginThrottle(rdb redis.UniversalClient, prefix string, secret []byte) *loginThrottle {
+	if len(secret) == 0 {
+		secret = NewSecret()
+	}
 	return &loginThrottle{
 		rdb:        rdb,
-		prefix:     prefix + "throttle:",
+		prefix:     prefix + "{throttle}:",
+		secret:     secret,
 		keys:       NewKeyer(),
 		window:     throttleWindow,
 		maxAccount: maxAccountFailures,
 		maxClient:  maxClientFailures,
+		cost:       30 * time.Millisecond, // argon2id at the accounts file's parameters, until measured
 	}
 }
 
-// accountKey hashes the username so that no login name, not even a
-// mistyped password in the username field, is kept in Redis.
+// accountKey names the account's counter by an HMAC of what was typed as
+// the username under the shared secret: no login name, and not a password
+// typed into the username field either, can be read or guessed back from
+// Redis.
 func (t *loginThrottle) accountKey(username string) string {
-	h := sha256.Sum256([]byte(username))
-	return t.prefix + "acct:" + hex.EncodeToString(h[:])
+	m := hmac.New(sha256.New, t.secret)
+	m.Write([]byte("login-throttle " + username))
+	return t.prefix + "acct:" + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 func (t *loginThrottle) clientKey(key string) string { return t.prefix + "client:" + key }
 
-// throttled says which limit, if any, username or addr has reached:
-// "account", "client" or "".
-func (t *loginThrottle) throttled(ctx context.Context, username, addr string) (string, error) {
+// keysOf returns the account's counter and, for a named client, the
+// client's current and previous counters.
+func (t *loginThrottle) keysOf(username, addr string) []string {
 	keys := []string{t.accountKey(username)}
 	if addr != "" { // "" is a client a trusted proxy did not name
 		keys = append(keys, t.clientKey(t.keys.Key(addr)))
@@ -70,53 +93,62 @@ func (t *loginThrottle) throttled(ctx context.Context, username, addr string) (s
 			keys = append(keys, t.clientKey(prev))
 		}
 	}
-	cmds := make([]*redis.StringCmd, len(keys))
-	// A pipeline, not MGET: on a cluster the keys are in different slots.
-	_, err := t.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = p.Get(ctx, k)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("read login failures: %w", err)
-	}
-	n := make([]int64, len(keys))
-	for i, c := range cmds {
-		n[i], _ = strconv.ParseInt(c.Val(), 10, 64)
-	}
-	var client int64
-	for _, v := range n[1:] {
-		client += v
-	}
-	switch {
-	case n[0] >= t.maxAccount:
-		return "account", nil
-	case client >= t.maxClient:
-		return "client", nil
-	}
-	return "", nil
+	return keys
 }
 
-// failed counts a failed login against the account and the client.
-func (t *loginThrottle) failed(ctx context.Context, username, addr string) error {
-	ms := strconv.FormatInt(t.window.Milliseconds(), 10)
-	keys := []string{t.accountKey(username)}
-	if addr != "" {
-		keys = append(keys, t.clientKey(t.keys.Key(addr)))
+// reserve counts an attempt of username from addr before its password is
+// checked, or says which limit it has reached ("account", "client"),
+// counting nothing. One script: concurrent attempts cannot all pass.
+func (t *loginThrottle) reserve(ctx context.Context, username, addr string) (string, error) {
+	limit, err := reserveScript.Run(ctx, t.rdb, t.keysOf(username, addr),
+		t.window.Milliseconds(), t.maxAccount, t.maxClient).Text()
+	if err != nil {
+		return "", fmt.Errorf("reserve a login attempt: %w", err)
 	}
-	for _, k := range keys {
-		if err := incrScript.Run(ctx, t.rdb, []string{k}, ms).Err(); err != nil {
-			return fmt.Errorf("count login failure: %w", err)
-		}
-	}
-	return nil
+	return limit, nil
 }
 
-// succeeded clears the account's failures; the client's stay.
-func (t *loginThrottle) succeeded(ctx context.Context, username string) error {
-	if err := t.rdb.Del(ctx, t.accountKey(username)).Err(); err != nil {
+// succeeded clears the account's failures and gives the client's
+// reservation back.
+func (t *loginThrottle) succeeded(ctx context.Context, username, addr string) error {
+	keys := t.keysOf(username, addr)
+	if err := releaseScript.Run(ctx, t.rdb, keys[:min(2, len(keys))]).Err(); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil
+}
+
+// checked records how long a password check took, so that a throttled
+// attempt can take as long.
+func (t *loginThrottle) checked(d time.Duration) {
+	t.mu.Lock()
+	t.cost += (d - t.cost) / 8
+	t.mu.Unlock()
+}
+
+// hashCost is what a password check takes here, smoothed over the last
+// few.
+func (t *loginThrottle) hashCost() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cost
+}
+
+// count returns the attempts counted against the account and the client;
+// for tests and the documentation's figures.
+func (t *loginThrottle) count(ctx context.Context, username, addr string) (account, client int64, err error) {
+	keys := t.keysOf(username, addr)
+	for i, k := range keys {
+		v, err := t.rdb.Get(ctx, k).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, 0, err
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i == 0 {
+			account = n
+		} else {
+			client += n
+		}
+	}
+	return account, client, nil
 }

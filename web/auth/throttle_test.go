@@ -2,9 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,54 +99,55 @@ func TestClientAddr(t *testing.T) {
 	}
 }
 
-func mustThrottled(t *testing.T, th *loginThrottle, username, addr, want string) {
-	t.Helper()
-	got, err := th.throttled(context.Background(), username, addr)
-	if err != nil || got != want {
-		t.Fatalf("throttled(%s, %s) = %q, %v, want %q", username, addr, got, err, want)
-	}
-}
-
-func mustFail(t *testing.T, th *loginThrottle, username, addr string, n int) {
+// mustReserve reserves n attempts of username from addr, each expected
+// to get want ("" = let through and counted).
+func mustReserve(t *testing.T, th *loginThrottle, username, addr string, n int, want string) {
 	t.Helper()
 	for range n {
-		if err := th.failed(context.Background(), username, addr); err != nil {
-			t.Fatalf("failed(%s, %s) = %v", username, addr, err)
+		got, err := th.reserve(context.Background(), username, addr)
+		if err != nil || got != want {
+			t.Fatalf("reserve(%s, %s) = %q, %v, want %q", username, addr, got, err, want)
 		}
 	}
 }
 
 func TestLoginThrottleLimits(t *testing.T) {
 	r := redistest.New(t)
-	th := newLoginThrottle(r.Client, r.Prefix)
+	th := newLoginThrottle(r.Client, r.Prefix, nil)
 	const addr, other = "203.0.113.7", "198.51.100.1"
 
-	mustFail(t, th, "anna", addr, maxAccountFailures-1)
-	mustThrottled(t, th, "anna", addr, "")
-	mustFail(t, th, "anna", addr, 1)
-	mustThrottled(t, th, "anna", addr, "account")
+	mustReserve(t, th, "anna", addr, maxAccountFailures, "")
+	mustReserve(t, th, "anna", addr, 1, "account")
 	// From anywhere: the account is what is counted.
-	mustThrottled(t, th, "anna", other, "account")
-	// Another account from the same client is still let through...
-	mustThrottled(t, th, "bob", addr, "")
-	// ...until the client reaches its own limit.
-	mustFail(t, th, "nobody", addr, maxClientFailures-maxAccountFailures-1)
-	mustThrottled(t, th, "bob", addr, "")
-	mustFail(t, th, "nobody2", addr, 1)
-	mustThrottled(t, th, "bob", addr, "client")
-	mustThrottled(t, th, "bob", other, "")
+	mustReserve(t, th, "anna", other, 1, "account")
+	// A refused attempt is not counted: the window ends on time.
+	if a, c, _ := th.count(context.Background(), "anna", addr); a != maxAccountFailures || c != maxAccountFailures {
+		t.Errorf("counted %d for the account, %d for the client, want %d each", a, c, maxAccountFailures)
+	}
+	// Another account from the same client is let through until the
+	// client reaches its own limit.
+	for i := range maxClientFailures - maxAccountFailures {
+		mustReserve(t, th, fmt.Sprintf("bob%d", i), addr, 1, "")
+	}
+	mustReserve(t, th, "carol", addr, 1, "client")
+	mustReserve(t, th, "carol", other, 1, "")
 
-	// A success clears the account's failures, not the client's.
-	if err := th.succeeded(context.Background(), "anna"); err != nil {
+	// A success clears the account's failures and gives the client its
+	// reservation back.
+	if err := th.succeeded(context.Background(), "anna", other); err != nil {
 		t.Fatal(err)
 	}
-	mustThrottled(t, th, "anna", other, "")
-	mustThrottled(t, th, "anna", addr, "client")
+	mustReserve(t, th, "anna", other, 1, "")
+	mustReserve(t, th, "anna", addr, 1, "client")
+	if err := th.succeeded(context.Background(), "bob0", addr); err != nil {
+		t.Fatal(err)
+	}
+	mustReserve(t, th, "dave", addr, 1, "")
 
 	// Neither a username nor the address is in a key or a value.
 	for _, k := range r.Keys(t) {
 		v, _ := r.Client.Get(context.Background(), k).Result()
-		for _, secret := range []string{"anna", "bob", "nobody", addr, other} {
+		for _, secret := range []string{"anna", "bob", "carol", "dave", addr, other} {
 			if strings.Contains(k, secret) || strings.Contains(v, secret) {
 				t.Errorf("key %s = %q contains %q", k, v, secret)
 			}
@@ -149,11 +155,61 @@ func TestLoginThrottleLimits(t *testing.T) {
 	}
 }
 
+// TestLoginThrottleAccountKey: the account counter's name is an HMAC
+// under the instances' shared secret, not a bare hash of what was typed:
+// instances with the same secret count together, and without the secret
+// the name says nothing (a password typed as the username cannot be
+// tried against it).
+func TestLoginThrottleAccountKey(t *testing.T) {
+	r := redistest.New(t)
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	a, b := newLoginThrottle(r.Client, r.Prefix, secret), newLoginThrottle(r.Client, r.Prefix, secret)
+	other := newLoginThrottle(r.Client, r.Prefix, []byte("another secret of thirty-two chars"))
+	const typed = "Winter2026!"
+	if a.accountKey(typed) != b.accountKey(typed) {
+		t.Error("two instances with one secret name an account's counter differently")
+	}
+	if a.accountKey(typed) == other.accountKey(typed) {
+		t.Error("the counter's name does not depend on the secret")
+	}
+	h := sha256.Sum256([]byte(typed))
+	if strings.Contains(a.accountKey(typed), hex.EncodeToString(h[:])[:16]) {
+		t.Error("the counter is named by an unkeyed hash of what was typed")
+	}
+	mustReserve(t, a, typed, "", maxAccountFailures, "")
+	mustReserve(t, b, typed, "", 1, "account")
+}
+
+// TestLoginThrottleConcurrent: attempts at once on one account are each
+// reserved in the same step as the check, so no more than the limit get
+// through, however many race.
+func TestLoginThrottleConcurrent(t *testing.T) {
+	r := redistest.New(t)
+	th := newLoginThrottle(r.Client, r.Prefix, nil)
+	var wg sync.WaitGroup
+	var through atomic.Int64
+	for i := range 60 {
+		wg.Go(func() {
+			got, err := th.reserve(context.Background(), "anna", fmt.Sprintf("203.0.113.%d", i))
+			if err != nil {
+				t.Error(err)
+			}
+			if got == "" {
+				through.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := through.Load(); n != maxAccountFailures {
+		t.Errorf("%d of 60 concurrent attempts got through, want %d", n, maxAccountFailures)
+	}
+}
+
 func TestLoginThrottleWindow(t *testing.T) {
 	r := redistest.New(t)
-	th := newLoginThrottle(r.Client, r.Prefix)
+	th := newLoginThrottle(r.Client, r.Prefix, nil)
 	ctx := context.Background()
-	mustFail(t, th, "anna", "203.0.113.7", 1)
+	mustReserve(t, th, "anna", "203.0.113.7", 1, "")
 	keys := []string{th.accountKey("anna"), th.clientKey(th.keys.Key("203.0.113.7"))}
 	ttls := func() []time.Duration {
 		out := make([]time.Duration, len(keys))
@@ -166,26 +222,33 @@ func TestLoginThrottleWindow(t *testing.T) {
 		return out
 	}
 	before := ttls()
-	time.Sleep(50 * time.Millisecond)
 	if r.Mini != nil {
 		r.Mini.FastForward(time.Second)
+	} else {
+		// A real server's clock: let a millisecond pass on it.
+		deadline := time.Now().Add(5 * time.Millisecond)
+		for time.Now().Before(deadline) {
+		}
 	}
-	mustFail(t, th, "anna", "203.0.113.7", 1)
-	// A later failure does not move the end of the window.
+	mustReserve(t, th, "anna", "203.0.113.7", 1, "")
+	// A later attempt does not move the end of the window.
 	for i, ttl := range ttls() {
 		if ttl >= before[i] {
-			t.Errorf("PTTL(%s) after a second failure = %v, want below %v", keys[i], ttl, before[i])
+			t.Errorf("PTTL(%s) after a second attempt = %v, want below %v", keys[i], ttl, before[i])
 		}
 	}
 
 	// The counts are gone when the window ends.
-	short := newLoginThrottle(r.Client, r.Prefix+"short:")
+	short := newLoginThrottle(r.Client, r.Prefix+"short:", nil)
 	short.window = 500 * time.Millisecond
-	mustFail(t, short, "anna", "203.0.113.7", maxAccountFailures)
-	mustThrottled(t, short, "anna", "203.0.113.7", "account")
+	mustReserve(t, short, "anna", "203.0.113.7", maxAccountFailures, "")
+	mustReserve(t, short, "anna", "203.0.113.7", 1, "account")
+	if r.Mini != nil {
+		r.Mini.FastForward(time.Second)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := short.throttled(ctx, "anna", "203.0.113.7")
+		got, err := short.reserve(ctx, "anna", "203.0.113.7")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,29 +256,28 @@ func TestLoginThrottleWindow(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("throttled after the window ended = %q, want none", got)
+			t.Fatalf("reserve after the window ended = %q, want it let through", got)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling a real server's expiry
 	}
 }
 
 // TestLoginThrottleSpansRotation: the client key changes every
-// clientKeyRotation; failures counted under the previous key still count.
+// clientKeyRotation; attempts counted under the previous key still count.
 func TestLoginThrottleSpansRotation(t *testing.T) {
 	r := redistest.New(t)
-	th := newLoginThrottle(r.Client, r.Prefix)
+	th := newLoginThrottle(r.Client, r.Prefix, nil)
 	clock := newFakeClock()
 	th.keys = clock.keyer()
 	const addr = "203.0.113.7"
 	for i := range maxClientFailures - 1 {
-		mustFail(t, th, "user"+string(rune('a'+i)), addr, 1)
+		mustReserve(t, th, "user"+string(rune('a'+i)), addr, 1, "")
 	}
 	clock.add(clientKeyRotation)
-	mustThrottled(t, th, "bob", addr, "")
-	mustFail(t, th, "bob", addr, 1)
-	mustThrottled(t, th, "carol", addr, "client")
-	// Two rotations later the old failures no longer count (their keys
+	mustReserve(t, th, "bob", addr, 1, "")
+	mustReserve(t, th, "carol", addr, 1, "client")
+	// Two rotations later the old attempts no longer count (their keys
 	// also expire with the window).
 	clock.add(clientKeyRotation)
-	mustThrottled(t, th, "carol", addr, "")
+	mustReserve(t, th, "carol", addr, 1, "")
 }

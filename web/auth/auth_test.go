@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
+	"github.com/advicechat/advicechat/web/accounts"
+)
+
+// newTestAuth serves the login of one account, anna, with the password
+// it returns, on a test server.
+func newTestAuth(t *testing.T) (*Auth, *httptest.Server, string) {
+	t.Helper()
+	r := redistest.New(t)
+	demo, password := accounts.Demo()
+	demo.Username = "anna"
+	a := New(Deps{
+		Config:   Config{KeyPrefix: r.Prefix, SessionIdle: time.Hour, SessionMax: time.Hour},
+		Redis:    r.Client,
+		Accounts: accounts.NewStore(t.TempDir()+"/accounts.json", demo),
+		Log:      slog.New(slog.DiscardHandler),
+		Render: func(c *echo.Context, status int, loginError bool) error {
+			if loginError {
+				return c.String(status, "that did not work")
+			}
+			return c.String(status, "login")
+		},
+		Audit:     func(string, string, ...any) {},
+		Counted:   func(string) {},
+		LoggedOut: func(context.Context, string) {},
+	})
+	e := echo.New()
+	e.POST("/advisor/login", a.Login)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return a, srv, password
+}
+
+func postLogin(t *testing.T, srv *httptest.Server, username, password string) (int, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(srv.URL+"/advisor/login", url.Values{"username": {username}, "password": {password}})
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestLoginConcurrentWrongPasswords: 60 wrong passwords for one account at
+// once get at most the account limit's password checks; every one of them
+// gets the same answer as any failure.
+func TestLoginConcurrentWrongPasswords(t *testing.T) {
+	a, srv, _ := newTestAuth(t)
+	a.wait = func(context.Context, time.Duration) {} // the test is about counting
+	var wg sync.WaitGroup
+	answers := make(chan string, 60)
+	for range 60 {
+		wg.Go(func() {
+			code, body := postLogin(t, srv, "anna", "wrong password")
+			answers <- strings.Join([]string{http.StatusText(code), body}, " ")
+		})
+	}
+	wg.Wait()
+	close(answers)
+	for ans := range answers {
+		if ans != "Unauthorized that did not work" {
+			t.Errorf("an attempt got %q, want the failure page", ans)
+		}
+	}
+	if n := a.passwordChecks.Load(); n > maxAccountFailures {
+		t.Errorf("%d of 60 concurrent attempts reached the password check, want at most %d", n, maxAccountFailures)
+	}
+}
+
+// TestThrottledLoginTakesAsLong: a throttled attempt is answered after as
+// long as a password check takes here, without making one.
+func TestThrottledLoginTakesAsLong(t *testing.T) {
+	a, srv, password := newTestAuth(t)
+	var waited []time.Duration
+	var mu sync.Mutex
+	a.wait = func(_ context.Context, d time.Duration) {
+		mu.Lock()
+		waited = append(waited, d)
+		mu.Unlock()
+	}
+	for range maxAccountFailures {
+		postLogin(t, srv, "anna", "wrong")
+	}
+	checks := a.passwordChecks.Load()
+	cost := a.guard.throttle.hashCost()
+	code, body := postLogin(t, srv, "anna", password) // right, but throttled
+	if code != http.StatusUnauthorized || body != "that did not work" {
+		t.Errorf("throttled login = %d %q, want the failure page", code, body)
+	}
+	if a.passwordChecks.Load() != checks {
+		t.Error("a throttled attempt checked the password")
+	}
+	if len(waited) != 1 || waited[0] != cost || cost <= 0 {
+		t.Errorf("throttled attempt waited %v, want once the measured check time %v", waited, cost)
+	}
+}
+
+// TestCredentialChangeEndsSessions: a session is good only while the
+// account's password and TOTP secret are what they were at its login.
+func TestCredentialChangeEndsSessions(t *testing.T) {
+	r := redistest.New(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := dir + "/accounts.json"
+	f := &accounts.File{}
+	hash, _ := accounts.HashPassword("a long enough password")
+	acct := accounts.Account{Username: "anna", PasswordHash: hash, Role: accounts.RoleAdvisor, Languages: []string{"nl"}, Audiences: []string{"public"}, MaxConversations: 2}
+	if err := f.Add(acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	store := accounts.NewStore(path)
+	a := New(Deps{Config: Config{KeyPrefix: r.Prefix, SessionIdle: time.Hour, SessionMax: time.Hour}, Redis: r.Client, Accounts: store})
+	cur, _ := store.Lookup("anna")
+	id, err := a.sessions.Create(ctx, "anna", credentialVersion(cur))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.StillValid(ctx, "anna", id); !ok || err != nil {
+		t.Fatalf("StillValid(fresh session) = %v, %v", ok, err)
+	}
+	if ok, _ := a.StillValid(ctx, "bob", id); ok {
+		t.Error("a session is valid for another account")
+	}
+	for name, change := range map[string]func(*accounts.Account){
+		"password": func(x *accounts.Account) { x.PasswordHash, _ = accounts.HashPassword("another long password") },
+		"TOTP":     func(x *accounts.Account) { x.TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" },
+	} {
+		changed := cur
+		change(&changed)
+		if credentialVersion(changed) == credentialVersion(cur) {
+			t.Errorf("a new %s leaves the credential version as it was", name)
+		}
+	}
+}
