@@ -206,7 +206,7 @@ func New(d Deps) (*Server, error) {
 	e := echo.New()
 	e.Logger = d.Log
 	e.HTTPErrorHandler = s.httpError
-	e.Use(s.recoverer, s.requestLog, securityHeaders(s.secure))
+	e.Use(s.recoverer, s.requestLog)
 
 	e.GET("/", s.visitorPage)
 	e.GET("/privacy", s.privacyPage)
@@ -237,7 +237,7 @@ func New(d Deps) (*Server, error) {
 			return nil, fmt.Errorf("ADVICECHAT_PUBLIC_ORIGIN: %w", err)
 		}
 	}
-	s.handler = cop.Handler(e)
+	s.handler = securityHeaders(s.secure, cop.Handler(e))
 	return s, nil
 }
 

@@ -33,12 +33,6 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 		{"GET", "/metrics", nil},
 		{"GET", "/no/such/page", nil},
 	}
-	want := map[string]string{
-		"X-Content-Type-Options":     "nosniff",
-		"Referrer-Policy":            "no-referrer",
-		"Cross-Origin-Opener-Policy": "same-origin",
-		"Cache-Control":              "no-store",
-	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, r := range requests {
 		var body *strings.Reader
@@ -56,25 +50,70 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 			t.Fatalf("%s %s: %v", r.method, r.path, err)
 		}
 		resp.Body.Close()
-		h := resp.Header
-		for k, v := range want {
-			if h.Get(k) != v {
-				t.Errorf("%s %s (%d): %s = %q, want %q", r.method, r.path, resp.StatusCode, k, h.Get(k), v)
+		checkSecurityHeaders(t, fmt.Sprintf("%s %s (%d)", r.method, r.path, resp.StatusCode), resp.Header)
+	}
+}
+
+// checkSecurityHeaders checks the headers every response must carry.
+func checkSecurityHeaders(t *testing.T, what string, h http.Header) {
+	t.Helper()
+	want := map[string]string{
+		"X-Content-Type-Options":       "nosniff",
+		"Referrer-Policy":              "no-referrer",
+		"Cross-Origin-Opener-Policy":   "same-origin",
+		"Cross-Origin-Resource-Policy": "same-origin",
+		"X-Frame-Options":              "DENY",
+		"Cache-Control":                "no-store",
+	}
+	for k, v := range want {
+		if h.Get(k) != v {
+			t.Errorf("%s: %s = %q, want %q", what, k, h.Get(k), v)
+		}
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, must := range []string{"default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(csp, must) {
+			t.Errorf("%s: CSP %q lacks %q", what, csp, must)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("%s: CSP %q allows unsafe code", what, csp)
+	}
+	pp := h.Get("Permissions-Policy")
+	for _, must := range []string{"camera=()", "microphone=()", "geolocation=()"} {
+		if !strings.Contains(pp, must) {
+			t.Errorf("%s: Permissions-Policy %q lacks %q", what, pp, must)
+		}
+	}
+}
+
+// TestSecurityHeadersOnRefusals: what the cross-origin protection refuses,
+// before any handler runs, carries the same headers as every other
+// response, on every state-changing route and in each way it refuses.
+func TestSecurityHeadersOnRefusals(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_PUBLIC_ORIGIN": "https://chat.example.org"})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/advisor/login", "/advisor/logout", "/feedback", "/advisor/supervisor/priority", "/advisor/supervisor/reassign"} {
+		for name, h := range map[string]http.Header{
+			"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site": {"cross-site"}},
+			"another Origin":            {"Origin": {"https://evil.example"}},
+			"Origin null":               {"Origin": {"null"}},
+		} {
+			req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader("username=a&password=b"))
+			req.Header = h.Clone()
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		csp := h.Get("Content-Security-Policy")
-		for _, must := range []string{"default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"} {
-			if !strings.Contains(csp, must) {
-				t.Errorf("%s %s: CSP %q lacks %q", r.method, r.path, csp, must)
+			resp.Body.Close()
+			what := fmt.Sprintf("POST %s with %s (%d)", path, name, resp.StatusCode)
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s: want 403", what)
 			}
-		}
-		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
-			t.Errorf("%s %s: CSP %q allows unsafe code", r.method, r.path, csp)
-		}
-		pp := h.Get("Permissions-Policy")
-		for _, must := range []string{"camera=()", "microphone=()", "geolocation=()"} {
-			if !strings.Contains(pp, must) {
-				t.Errorf("%s %s: Permissions-Policy %q lacks %q", r.method, r.path, pp, must)
+			checkSecurityHeaders(t, what, resp.Header)
+			if resp.Header.Get("Strict-Transport-Security") == "" {
+				t.Errorf("%s: no Strict-Transport-Security behind an https origin", what)
 			}
 		}
 	}
