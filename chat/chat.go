@@ -103,6 +103,14 @@ var (
 	// the primary but not enough replicas in time. The sender should retry
 	// with the same client id: the retry stores nothing new and waits again.
 	ErrNotReplicated = errors.New("entry not replicated in time")
+	// ErrRateLimited is returned by Append when the visitor has sent too
+	// many messages in the conversation lately; the error says when to
+	// retry.
+	ErrRateLimited = errors.New("too many messages")
+	// ErrConversationFull is returned by Append when the conversation has
+	// as many entries or as much text as it may hold; it can still be
+	// ended.
+	ErrConversationFull = errors.New("the conversation is full")
 )
 
 // Store keeps conversations and their entries.

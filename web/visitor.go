@@ -31,7 +31,6 @@ type visitor struct {
 	srv     *Server
 	sock    *socket.Socket
 	conv    string
-	limit   bucket
 	advisor string
 	last    protocol.State
 	// startKey and blockKeys stand for the client's address, which the
@@ -50,7 +49,7 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 	if err != nil || sock == nil {
 		return err
 	}
-	v := &visitor{srv: s, sock: sock, limit: newBucket(messageBurst, messageRate)}
+	v := &visitor{srv: s, sock: sock}
 	// A client a trusted proxy did not name gets no keys: it is neither
 	// limited nor blockable, rather than sharing the proxy's keys.
 	if addr := auth.ClientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
@@ -348,10 +347,6 @@ func (v *visitor) message(data []byte) {
 		v.sock.SendError(code, msg, f.ID, "")
 		return
 	}
-	if !v.limit.allow(time.Now()) {
-		v.sock.SendError(protocol.CodeRateLimited, "too many messages; wait a moment and retry", f.ID, "")
-		return
-	}
 	e.Conversation, e.From = v.conv, chat.FromVisitor
 	v.srv.appendMessage(v.sock, e, "")
 }
@@ -393,14 +388,9 @@ func (v *visitor) internal(err error) {
 	}
 }
 
-// Per-socket message rate: a burst of 20, then one every 2 seconds on
-// average. A person typing never meets it; a script does.
-const (
-	messageBurst = 20
-	messageRate  = 0.5 // per second
-)
-
-// bucket is a token bucket; it is used by one goroutine only.
+// bucket is a token bucket; it is used by one goroutine only. (The
+// visitor's message rate is kept by the store's append script, per
+// conversation, across sockets and instances.)
 type bucket struct {
 	tokens, burst, rate float64
 	last                time.Time

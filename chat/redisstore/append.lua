@@ -3,9 +3,20 @@
 -- ARGV: channel, kind, from, client id, text, name, reason, now (ms),
 --       ttl of an open conversation (s), retention after the end (s),
 --       conversation id, publish ('1': announce it here; '0': the caller
---       announces it once replicas have it, and gets the entry as JSON)
+--       announces it once replicas have it, and gets the entry as JSON),
+--       the visitor's message burst and rate (per second; 0: no limit),
+--       the most entries and the most text bytes of a conversation (0: no
+--       limit)
 -- Returns {1, seq[, json]} stored, {2, seq} duplicate of seq, {3, seq} client id
--- already used with other text, {0} no such conversation, {-1} ended.
+-- already used with other text, {0} no such conversation, {-1} ended,
+-- {4, ms} the visitor's rate is used up (retry in ms), {5} the
+-- conversation is full.
+--
+-- The rate and the size are kept in the meta hash, so they hold across
+-- sockets and instances and cost no extra round trip. Only what a side
+-- writes itself counts (messages and notes); what the service writes
+-- (joined, ended ...) always goes in, so a full conversation can still be
+-- ended.
 local meta, log, cids = KEYS[1], KEYS[2], KEYS[3]
 local channel, kind, from, cid, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local name, reason, now = ARGV[6], ARGV[7], tonumber(ARGV[8])
@@ -39,6 +50,33 @@ end
 
 if ended == '1' then
   return {-1}
+end
+
+local own = kind == 'message' or kind == 'note'
+if own then
+  local maxEntries, maxBytes = tonumber(ARGV[15]), tonumber(ARGV[16])
+  local entries = tonumber(redis.call('HGET', meta, 'seq') or '0')
+  local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+  if (maxEntries > 0 and entries >= maxEntries) or (maxBytes > 0 and bytes + #text > maxBytes) then
+    return {5}
+  end
+end
+if own and from == 'visitor' then
+  local burst, rate = tonumber(ARGV[13]), tonumber(ARGV[14])
+  if rate > 0 then
+    -- A token bucket: tokens and when they were counted, per sender.
+    local tokens = tonumber(redis.call('HGET', meta, 'rl:' .. from) or burst)
+    local last = tonumber(redis.call('HGET', meta, 'rt:' .. from) or now)
+    tokens = math.min(burst, tokens + math.max(0, now - last) * rate / 1000)
+    if tokens < 1 then
+      redis.call('HSET', meta, 'rl:' .. from, tostring(tokens), 'rt:' .. from, now)
+      return {4, math.ceil((1 - tokens) * 1000 / rate)}
+    end
+    redis.call('HSET', meta, 'rl:' .. from, tostring(tokens - 1), 'rt:' .. from, now)
+  end
+end
+if own and text ~= '' then
+  redis.call('HINCRBY', meta, 'bytes', #text)
 end
 
 local seq = redis.call('HINCRBY', meta, 'seq', 1)

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,6 +47,15 @@ type Options struct {
 	// of them. Not for Redis Cluster.
 	AckReplicas int
 	AckTimeout  time.Duration
+	// MessageBurst and MessageRate limit a visitor's messages per
+	// conversation, across sockets and instances: MessageBurst at once,
+	// then MessageRate a second. A zero rate: no limit.
+	MessageBurst int
+	MessageRate  float64
+	// MaxEntries and MaxBytes cap what the sides write into a
+	// conversation (entries in all, bytes of text); 0: no cap.
+	MaxEntries int
+	MaxBytes   int
 }
 
 // Store keeps conversations in Redis.
@@ -57,7 +67,14 @@ type Store struct {
 // DefaultOptions are the options the service runs with when nothing is
 // set; New takes from them every field left zero.
 func DefaultOptions() Options {
-	return Options{IdleTTL: 12 * time.Hour, Retention: 10 * time.Minute, AckTimeout: 500 * time.Millisecond}
+	return Options{
+		IdleTTL: 12 * time.Hour, Retention: 10 * time.Minute, AckTimeout: 500 * time.Millisecond,
+		// A person typing never meets the rate; a script does.
+		MessageBurst: 20, MessageRate: 0.5,
+		// A long conversation has a few hundred entries; these are far
+		// above that and far below what fills a Redis.
+		MaxEntries: 3000, MaxBytes: 2 << 20,
+	}
 }
 
 // New returns a Store on rdb.
@@ -168,9 +185,20 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 		return first, true, err
 	case 3:
 		return chat.Entry{}, false, chat.ErrClientIDReused
+	case 4:
+		wait := time.Duration(res[1]) * time.Millisecond
+		return chat.Entry{}, false, fmt.Errorf("%w; retry in %.1fs", chat.ErrRateLimited, wait.Seconds())
+	case 5:
+		return chat.Entry{}, false, chat.ErrConversationFull
 	}
 	e.Seq, e.At = res[1], now
 	return e, false, nil
+}
+
+// limitArgs are the append script's last arguments: the visitor's rate and
+// the size cap.
+func (s *Store) limitArgs() []any {
+	return []any{s.opts.MessageBurst, s.opts.MessageRate, s.opts.MaxEntries, s.opts.MaxBytes}
 }
 
 // runAppend runs the append script, and with AckReplicas the WAIT for
@@ -181,10 +209,10 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 // an entry that a failover could take back.
 func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]int64, error) {
 	if s.opts.AckReplicas <= 0 {
-		return appendScript.Run(ctx, s.rdb, keys, append(args, "1")...).Int64Slice()
+		return appendScript.Run(ctx, s.rdb, keys, slices.Concat(args, []any{"1"}, s.limitArgs())...).Int64Slice()
 	}
 	pipe := s.rdb.Pipeline()
-	eval := pipe.Eval(ctx, appendLua, keys, append(args, "0")...)
+	eval := pipe.Eval(ctx, appendLua, keys, slices.Concat(args, []any{"0"}, s.limitArgs())...)
 	wait := pipe.Do(ctx, "WAIT", s.opts.AckReplicas, s.opts.AckTimeout.Milliseconds())
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err

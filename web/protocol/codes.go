@@ -12,29 +12,30 @@ type Code string
 
 // The error codes; docs/protocol.md says when each is sent.
 const (
-	CodeBadJSON        Code = "bad_json"         // not a JSON text object with a string type
-	CodeBadUTF8        Code = "bad_utf8"         // a message's text is not valid UTF-8
-	CodeBadRequest     Code = "bad_request"      // a field is missing or wrong
-	CodeUnknownType    Code = "unknown_type"     // no such frame type here
-	CodeNotStarted     Code = "not_started"      // start, resume or hello comes first
-	CodeEmpty          Code = "empty"            // a message without text
-	CodeTooLong        Code = "too_long"         // a message over 4000 characters
-	CodeRateLimited    Code = "rate_limited"     // too many messages or conversations
-	CodeClosed         Code = "closed"           // outside opening hours
-	CodeBusy           Code = "busy"             // the wait would be too long
-	CodeUnavailable    Code = "unavailable"      // the sender is blocked
-	CodeNotFound       Code = "not_found"        // no such conversation (of yours)
-	CodeUnauthorized   Code = "unauthorized"     // bad token, or the session has ended
-	CodeForbidden      Code = "forbidden"        // not a supervisor
-	CodeEnded          Code = "ended"            // the conversation has ended
-	CodeInternal       Code = "internal"         // the server failed; retry
-	CodeOfferExpired   Code = "offer_expired"    // the offer is gone
-	CodeNotWaiting     Code = "not_waiting"      // no longer waiting to be picked
-	CodeAdvisorOffDuty Code = "advisor_off_duty" // a transfer to someone not on duty
-	CodeAdvisorFull    Code = "advisor_full"     // a transfer to someone without room
-	CodeNotSkilled     Code = "not_skilled"      // the audience is not the advisor's
-	CodeUnknownQueue   Code = "unknown_queue"    // a transfer to no such queue
-	CodeNotEnded       Code = "not_ended"        // feedback before the end
+	CodeBadJSON        Code = "bad_json"          // not a JSON text object with a string type
+	CodeBadUTF8        Code = "bad_utf8"          // a message's text is not valid UTF-8
+	CodeBadRequest     Code = "bad_request"       // a field is missing or wrong
+	CodeUnknownType    Code = "unknown_type"      // no such frame type here
+	CodeNotStarted     Code = "not_started"       // start, resume or hello comes first
+	CodeEmpty          Code = "empty"             // a message without text
+	CodeTooLong        Code = "too_long"          // a message over 4000 characters
+	CodeRateLimited    Code = "rate_limited"      // too many messages or conversations
+	CodeClosed         Code = "closed"            // outside opening hours
+	CodeBusy           Code = "busy"              // the wait would be too long
+	CodeUnavailable    Code = "unavailable"       // the sender is blocked
+	CodeNotFound       Code = "not_found"         // no such conversation (of yours)
+	CodeUnauthorized   Code = "unauthorized"      // bad token, or the session has ended
+	CodeForbidden      Code = "forbidden"         // not a supervisor
+	CodeEnded          Code = "ended"             // the conversation has ended
+	CodeInternal       Code = "internal"          // the server failed; retry
+	CodeOfferExpired   Code = "offer_expired"     // the offer is gone
+	CodeNotWaiting     Code = "not_waiting"       // no longer waiting to be picked
+	CodeAdvisorOffDuty Code = "advisor_off_duty"  // a transfer to someone not on duty
+	CodeAdvisorFull    Code = "advisor_full"      // a transfer to someone without room
+	CodeNotSkilled     Code = "not_skilled"       // the audience is not the advisor's
+	CodeUnknownQueue   Code = "unknown_queue"     // a transfer to no such queue
+	CodeNotEnded       Code = "not_ended"         // feedback before the end
+	CodeFull           Code = "conversation_full" // the conversation holds all it may
 )
 
 // Codes that are counted as refusals but never sent in an error frame:
@@ -51,7 +52,7 @@ var Codes = []Code{
 	CodeEmpty, CodeTooLong, CodeRateLimited, CodeClosed, CodeBusy,
 	CodeUnavailable, CodeNotFound, CodeUnauthorized, CodeForbidden, CodeEnded,
 	CodeInternal, CodeOfferExpired, CodeNotWaiting, CodeAdvisorOffDuty,
-	CodeAdvisorFull, CodeNotSkilled, CodeUnknownQueue, CodeNotEnded,
+	CodeAdvisorFull, CodeNotSkilled, CodeUnknownQueue, CodeNotEnded, CodeFull,
 }
 
 // refusal is one row of the table from errors to codes.
@@ -69,6 +70,8 @@ var refusals = []refusal{
 	{chat.ErrNotFound, CodeNotFound, "no such conversation"},
 	{chat.ErrUnauthorized, CodeUnauthorized, "token does not match the conversation"},
 	{chat.ErrClientIDReused, CodeBadRequest, ""},
+	{chat.ErrRateLimited, CodeRateLimited, ""},
+	{chat.ErrConversationFull, CodeFull, "this conversation is as long as a conversation may be; the advisor can end it, and you can start a new one"},
 	{chat.ErrEmptyText, CodeEmpty, ""},
 	{chat.ErrTextTooLong, CodeTooLong, ""},
 	{chat.ErrBadUTF8, CodeBadUTF8, ""},
@@ -96,7 +99,7 @@ func Refusal(err error) (Code, string, bool) {
 	for _, r := range refusals {
 		if errors.Is(err, r.err) {
 			if r.msg == "" {
-				return r.code, r.err.Error(), true
+				return r.code, err.Error(), true
 			}
 			return r.code, r.msg, true
 		}

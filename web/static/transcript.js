@@ -43,6 +43,7 @@ const ERROR_KEYS = {
   empty: 'error.empty',
   bad_utf8: 'error.bad_utf8',
   rate_limited: 'error.rate_limited',
+  conversation_full: 'error.conversation_full',
   ended: 'error.ended',
   lost: 'error.lost',
 };
@@ -164,7 +165,7 @@ export class Transcript {
     li.classList.remove('pending');
     li.classList.add('failed');
     const status = this.setStatus(li, `${this.opts.t['common.not_sent']} ${errorText(this.opts.t, code)}`);
-    if (code === 'ended' || code === 'empty' || code === 'too_long' || code === 'bad_utf8') return;
+    if (code === 'ended' || code === 'empty' || code === 'too_long' || code === 'bad_utf8' || code === 'conversation_full') return;
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'retry';

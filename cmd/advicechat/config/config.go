@@ -162,6 +162,30 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("ADVICECHAT_ACK_TIMEOUT", "%s is longer than 2s", c.Store.AckTimeout)
 	}
 
+	intIn := func(name string, dst *int, least, most int) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < least || n > most {
+			fail(name, "%q is not a number from %d to %d", v, least, most)
+			return
+		}
+		*dst = n
+	}
+	intIn("ADVICECHAT_MESSAGE_BURST", &c.Store.MessageBurst, 1, 10000)
+	if v := strings.TrimSpace(getenv("ADVICECHAT_MESSAGE_RATE")); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || r > 10000 || r != r {
+			fail("ADVICECHAT_MESSAGE_RATE", "%q is not a number of messages a second from 0 (no limit) to 10000", v)
+		} else {
+			c.Store.MessageRate = r
+		}
+	}
+	intIn("ADVICECHAT_MAX_ENTRIES", &c.Store.MaxEntries, 0, 1_000_000)
+	intIn("ADVICECHAT_MAX_BYTES", &c.Store.MaxBytes, 0, 1<<30)
+
 	if v := strings.TrimSpace(getenv("ADVICECHAT_TRUSTED_PROXIES")); v != "" {
 		for _, item := range strings.Split(v, ",") {
 			item = strings.TrimSpace(item)

@@ -143,3 +143,20 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("web config %+v", c.Web)
 	}
 }
+
+// TestLoadMessageLimits: the visitor's message rate and a conversation's
+// size are settings, checked like the others.
+func TestLoadMessageLimits(t *testing.T) {
+	c, err := Load(env(map[string]string{"ADVICECHAT_MESSAGE_BURST": "100", "ADVICECHAT_MESSAGE_RATE": "0", "ADVICECHAT_MAX_ENTRIES": "500", "ADVICECHAT_MAX_BYTES": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.MessageBurst != 100 || c.Store.MessageRate != 0 || c.Store.MaxEntries != 500 || c.Store.MaxBytes != 0 {
+		t.Errorf("Load = %+v", c.Store)
+	}
+	for name, v := range map[string]string{"ADVICECHAT_MESSAGE_BURST": "0", "ADVICECHAT_MESSAGE_RATE": "fast", "ADVICECHAT_MAX_ENTRIES": "-1", "ADVICECHAT_MAX_BYTES": "lots"} {
+		if _, err := Load(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name+":") {
+			t.Errorf("Load(%s=%q) = %v, want an error naming it", name, v, err)
+		}
+	}
+}
