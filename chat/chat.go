@@ -50,6 +50,10 @@ const (
 	// KindTyping marks a typing signal on a conversation's channel: it is
 	// published, never stored, and has no seq.
 	KindTyping Kind = "typing"
+	// KindTakeover: a visitor socket (ClientID: its nonce) took the
+	// conversation over; the visitor's other sockets close. Published,
+	// never stored.
+	KindTakeover Kind = "takeover"
 )
 
 // Reasons a conversation ends or goes back to the queue.
@@ -135,7 +139,8 @@ type Store interface {
 	// Channel is the pub/sub channel on which the store announces every
 	// stored entry of the conversation.
 	Channel(id string) string
-	// Typing announces on the conversation's channel that from (visitor or
-	// advisor) is typing. Nothing is stored: a missed signal is missed.
-	Typing(ctx context.Context, id, from string) error
+	// Signal publishes e on its conversation's channel without storing it:
+	// typing, a socket taking the conversation over. A missed signal is
+	// missed.
+	Signal(ctx context.Context, e Entry) error
 }

@@ -32,11 +32,21 @@ import (
 // its burst is spent.
 const startRefill = 2 * time.Minute
 
-// startLimiter is a token bucket per client key.
+// resumeBurst and resumeRefill bound how often one client may resume a
+// conversation on a new socket: a phone on a poor network reconnects a few
+// times a minute, a script that resumes to get fresh sockets more.
+const (
+	resumeBurst  = 30
+	resumeRefill = 5 * time.Second
+)
+
+// startLimiter is a token bucket per client key: for starts, and with
+// other figures for resumes.
 type startLimiter struct {
-	keyer *auth.Keyer
-	burst int
-	now   func() time.Time
+	keyer  *auth.Keyer
+	burst  int
+	refill time.Duration
+	now    func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -44,10 +54,11 @@ type startLimiter struct {
 }
 
 func newStartLimiter(k *auth.Keyer, burst int) *startLimiter {
-	if burst < 1 {
-		burst = 5
-	}
-	return &startLimiter{keyer: k, burst: burst, now: time.Now, buckets: map[string]*bucket{}}
+	return newLimiter(k, burst, startRefill)
+}
+
+func newLimiter(k *auth.Keyer, burst int, refill time.Duration) *startLimiter {
+	return &startLimiter{keyer: k, burst: max(1, burst), refill: refill, now: time.Now, buckets: map[string]*bucket{}}
 }
 
 // allow takes one start from the client with key; false means the client
@@ -61,9 +72,9 @@ func (l *startLimiter) allow(key string) bool {
 	now := l.now()
 	// Full buckets forget: drop those that refilled, so memory follows the
 	// number of recent clients.
-	if now.Sub(l.swept) > startRefill {
+	if now.Sub(l.swept) > l.refill {
 		for k, b := range l.buckets {
-			if now.Sub(b.last) > time.Duration(l.burst)*startRefill {
+			if now.Sub(b.last) > time.Duration(l.burst)*l.refill {
 				delete(l.buckets, k)
 			}
 		}
@@ -71,7 +82,7 @@ func (l *startLimiter) allow(key string) bool {
 	}
 	b, ok := l.buckets[key]
 	if !ok {
-		nb := newBucket(float64(l.burst), 1/startRefill.Seconds())
+		nb := newBucket(float64(l.burst), 1/l.refill.Seconds())
 		b = &nb
 		l.buckets[key] = b
 	}
@@ -153,4 +164,41 @@ func (b *blocks) blocked(ctx context.Context, keys senderKeys) (bool, error) {
 		return false, fmt.Errorf("check block: %w", err)
 	}
 	return n > 0, nil
+}
+
+// clientSockets counts the open visitor sockets per client key on this
+// instance, so that one client cannot hold the file descriptors of
+// thousands (each one kept alive by pings).
+type clientSockets struct {
+	max int
+
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// open counts a socket of key, or reports false at the cap. A client
+// nobody could name is not counted.
+func (c *clientSockets) open(key string) bool {
+	if key == "" {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key] >= c.max {
+		return false
+	}
+	c.n[key]++
+	return true
+}
+
+// closed undoes open.
+func (c *clientSockets) closed(key string) {
+	if key == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key]--; c.n[key] <= 0 {
+		delete(c.n, key)
+	}
 }

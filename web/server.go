@@ -57,6 +57,9 @@ type Config struct {
 	// StartsPerClient is how many conversations one client may start in a
 	// burst; one more is allowed every two minutes after it.
 	StartsPerClient int
+	// SocketsPerClient is how many visitor sockets one client (address,
+	// or IPv6 /64) may hold open on one instance.
+	SocketsPerClient int
 	// BusyWait: a new visitor whose expected wait is longer is told the
 	// chat is busy instead of queuing (unless in danger); 0 never.
 	BusyWait time.Duration
@@ -87,9 +90,12 @@ func DefaultConfig() Config {
 		SessionIdle:     2 * time.Hour,
 		SessionMax:      12 * time.Hour,
 		StartsPerClient: 5,
-		BusyWait:        45 * time.Minute,
-		OutcomeTags:     DefaultOutcomeTags,
-		StartTimeout:    time.Minute,
+		// A school or an office behind one address has a few visitors at
+		// most; a client with more sockets than this is up to no good.
+		SocketsPerClient: 50,
+		BusyWait:         45 * time.Minute,
+		OutcomeTags:      DefaultOutcomeTags,
+		StartTimeout:     time.Minute,
 	}
 }
 
@@ -109,23 +115,25 @@ type Deps struct {
 
 // Server serves the service over HTTP.
 type Server struct {
-	cfg      Config
-	store    chat.Store
-	hub      *chat.Hub
-	queue    *routing.Queue
-	hours    *hours.Hours
-	now      func() time.Time
-	accounts *accounts.Store
-	rdb      redis.UniversalClient
-	log      *slog.Logger
-	metrics  *metrics
-	routing  *routing.Metrics
-	pages    *pages
-	auth     *auth.Auth
-	starts   *startLimiter
-	blocks   *blocks
-	handler  http.Handler
-	secure   bool
+	cfg           Config
+	store         chat.Store
+	hub           *chat.Hub
+	queue         *routing.Queue
+	hours         *hours.Hours
+	now           func() time.Time
+	accounts      *accounts.Store
+	rdb           redis.UniversalClient
+	log           *slog.Logger
+	metrics       *metrics
+	routing       *routing.Metrics
+	pages         *pages
+	auth          *auth.Auth
+	starts        *startLimiter
+	resumes       *startLimiter
+	clientSockets *clientSockets
+	blocks        *blocks
+	handler       http.Handler
+	secure        bool
 
 	socketDeps socket.Deps
 
@@ -183,6 +191,9 @@ func New(d Deps) (*Server, error) {
 	if s.cfg.StartsPerClient <= 0 {
 		s.cfg.StartsPerClient = dc.StartsPerClient
 	}
+	if s.cfg.SocketsPerClient <= 0 {
+		s.cfg.SocketsPerClient = dc.SocketsPerClient
+	}
 	s.socketDeps = socket.Deps{Hub: d.Hub, Store: d.Store, Log: d.Log, Metrics: s.metrics, StartTimeout: s.cfg.StartTimeout}
 	s.auth = auth.New(auth.Deps{
 		Config: auth.Config{
@@ -200,7 +211,9 @@ func New(d Deps) (*Server, error) {
 		Counted:   func(result string) { s.metrics.logins.WithLabelValues(result).Inc() },
 		LoggedOut: s.loggedOut,
 	})
-	s.starts = newStartLimiter(auth.NewKeyer(), d.Config.StartsPerClient)
+	s.starts = newStartLimiter(auth.NewKeyer(), s.cfg.StartsPerClient)
+	s.resumes = newLimiter(s.starts.keyer, resumeBurst, resumeRefill)
+	s.clientSockets = &clientSockets{max: s.cfg.SocketsPerClient, n: map[string]int{}}
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 
 	e := echo.New()

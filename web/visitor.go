@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -45,16 +46,23 @@ type visitor struct {
 }
 
 func (s *Server) visitorSocket(c *echo.Context) error {
+	// A client a trusted proxy did not name gets no keys: it is neither
+	// limited nor blockable, rather than sharing the proxy's keys.
+	var startKey string
+	var blockKeys senderKeys
+	if addr := auth.ClientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
+		startKey, blockKeys = s.starts.keyer.Key(addr), s.blocks.keys(addr)
+	}
+	if !s.clientSockets.open(startKey) {
+		s.metrics.Rejected(socket.RoleVisitor, protocol.CodeTooManySockets)
+		return echo.NewHTTPError(http.StatusTooManyRequests, "too many open connections from your network; close some tabs")
+	}
+	defer s.clientSockets.closed(startKey)
 	sock, err := s.accept(c, socket.RoleVisitor, false)
 	if err != nil || sock == nil {
 		return err
 	}
-	v := &visitor{srv: s, sock: sock}
-	// A client a trusted proxy did not name gets no keys: it is neither
-	// limited nor blockable, rather than sharing the proxy's keys.
-	if addr := auth.ClientAddr(c.Request(), s.cfg.TrustedProxies); addr != "" {
-		v.startKey, v.blockKeys = s.starts.keyer.Key(addr), s.blocks.keys(addr)
-	}
+	v := &visitor{srv: s, sock: sock, startKey: startKey, blockKeys: blockKeys}
 	defer s.release(sock, s.queue.ChangedChannel())
 	v.run()
 	return nil
@@ -176,6 +184,10 @@ func (v *visitor) start(data []byte) {
 }
 
 func (v *visitor) resume(data []byte) {
+	if !v.srv.resumes.allow(v.startKey) {
+		v.sock.Refuse(protocol.CodeRateLimited, "too many reconnects; wait a few seconds", protocol.CloseTryLater)
+		return
+	}
 	var f protocol.Resume
 	if err := json.Unmarshal(data, &f); err != nil || !chat.ValidID(f.Conversation) || f.Token == "" || f.After < 0 || f.At < 0 {
 		v.sock.SendError(protocol.CodeBadRequest, "resume needs conversation, token, after >= 0 and at >= 0", "", "")
@@ -241,7 +253,11 @@ func (v *visitor) attach(id string, after, at int64) {
 	}
 	if err := v.sock.FollowAt(id, after, at); err != nil {
 		v.internal(err)
+		return
 	}
+	// One socket per conversation: an older one, on any instance, closes
+	// (another tab, or a client that resumed on a new socket).
+	v.sock.TakeOver(id)
 }
 
 // onEntry turns the conversation's system entries into state frames. It

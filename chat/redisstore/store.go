@@ -100,13 +100,13 @@ func (s *Store) key(id, what string) string { return s.opts.Prefix + "{c:" + id 
 // Channel returns the pub/sub channel of a conversation.
 func (s *Store) Channel(id string) string { return s.opts.Prefix + "c:" + id }
 
-// Typing publishes a typing signal on the conversation's channel.
-func (s *Store) Typing(ctx context.Context, id, from string) error {
-	b, err := json.Marshal(chat.Entry{Conversation: id, Kind: chat.KindTyping, From: from})
+// Signal publishes e on its conversation's channel; see chat.Store.
+func (s *Store) Signal(ctx context.Context, e chat.Entry) error {
+	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	return s.rdb.Publish(ctx, s.Channel(id), b).Err()
+	return s.rdb.Publish(ctx, s.Channel(e.Conversation), b).Err()
 }
 
 // Keys returns the keys the append script is given for a conversation, in

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -61,4 +64,95 @@ func TestConversationFullE2E(t *testing.T) {
 	adv.expect("full for the advisor", isError(string(protocol.CodeFull)))
 	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv})
 	v.expect("ended", isState("ended"))
+}
+
+// TestOneSocketPerConversation: a conversation has one visitor socket;
+// a newer one, on another instance too, takes over and the older is
+// closed with 4001 ("opened in another tab").
+func TestOneSocketPerConversation(t *testing.T) {
+	a := startApp(t, nil)
+	b := startWithEnv(t, a.Redis, a.env) // a second instance on the same Redis
+	adv, _ := onDutyAdvisor(t, a, "anna")
+	v, conv, token := activeConversation(t, a, adv)
+	later := dial(t, b.wsURL("/ws/visitor"), b.origin())
+	later.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
+	later.expect("state active", isState("active"))
+	if code := v.expectClose(); code != protocol.StatusTakenOver {
+		t.Errorf("older socket closed with %d, want 4001", code)
+	}
+	exchange(t, later, adv, conv, "takeover")
+}
+
+// TestSocketsPerClient: one client holds at most
+// ADVICECHAT_SOCKETS_PER_CLIENT visitor sockets on an instance; one more
+// is refused with 429 before any upgrade, and closing one makes room.
+func TestSocketsPerClient(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_SOCKETS_PER_CLIENT": "3"})
+	var open []*client
+	for range 3 {
+		open = append(open, a.visitor(t))
+	}
+	_, resp, err := tryDial(a.wsURL("/ws/visitor"), a.origin())
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("fourth socket: %v, status %d, want 429", err, status)
+	}
+	checkSecurityHeaders(t, "the 429 refusal", resp.Header)
+	open[0].conn.Close(websocket.StatusNormalClosure, "")
+	<-open[0].closed
+	// The server counts the socket closed once its handler is done: wait
+	// for the count through the metric rather than a sleep.
+	a.waitMetric(t, `advicechat_websocket_connections{role="visitor"} 2`)
+	c := a.visitor(t)
+	c.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
+	c.expectType(protocol.TypeStarted)
+}
+
+// TestResumeLimit: resuming over and over from one client, to get fresh
+// sockets, is refused with rate_limited and 1013 past the burst.
+func TestResumeLimit(t *testing.T) {
+	a := startApp(t, nil)
+	_, conv, token := startConversation(t, a, "public")
+	for i := 0; ; i++ {
+		v := resumeOn(t, a, conv, token, 0)
+		f := v.expect("state or refusal", func(f frame) bool {
+			return f.str("type") == protocol.TypeState || f.str("type") == protocol.TypeError
+		})
+		if f.str("type") == protocol.TypeError {
+			if f.str("code") != string(protocol.CodeRateLimited) {
+				t.Fatalf("resume %d refused with %v, want rate_limited", i, f)
+			}
+			if code := v.expectClose(); code != websocket.StatusTryAgainLater {
+				t.Errorf("refused resume closed with %d, want 1013", code)
+			}
+			if i < 30 {
+				t.Errorf("refused after %d resumes, want a burst of 30", i)
+			}
+			return
+		}
+		v.conn.Close(websocket.StatusNormalClosure, "")
+		if i > 60 {
+			t.Fatal("60 resumes in a row from one client were all let through")
+		}
+	}
+}
+
+// waitMetric waits until the app's /metrics has a line starting with line.
+func (a *app) waitMetric(t *testing.T, line string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		for l := range strings.Lines(readMetrics(t, a)) {
+			if strings.HasPrefix(l, line) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metric %q within %s", line, waitTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 func isState(status string) func(frame) bool {
@@ -169,7 +170,12 @@ func TestVisitorResumeRefused(t *testing.T) {
 	c.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
 	c.expect("state active", isState("active"))
 
-	exchange(t, v, adv, conv, "real")
+	// One socket per conversation: the one that had it is closed with
+	// 4001, and the conversation goes on in the new one.
+	if code := v.expectClose(); code != protocol.StatusTakenOver {
+		t.Errorf("the first socket closed with %d when another resumed, want 4001", code)
+	}
+	exchange(t, c, adv, conv, "real")
 	if otherConv == conv {
 		t.Fatal("two conversations share an id")
 	}

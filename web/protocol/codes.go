@@ -41,8 +41,9 @@ const (
 // Codes that are counted as refusals but never sent in an error frame:
 // the handshake is refused with 403, the socket is closed with 1008.
 const (
-	CodeBadOrigin    Code = "bad_origin"
-	CodeStartTimeout Code = "start_timeout"
+	CodeBadOrigin      Code = "bad_origin"
+	CodeStartTimeout   Code = "start_timeout"
+	CodeTooManySockets Code = "too_many_sockets" // handshake refused with 429
 )
 
 // Codes lists every code an error frame or HTTP refusal may carry, for

@@ -125,6 +125,9 @@ type Socket struct {
 	// nil after a resubscription. Set it before the first Watch.
 	OnChannel func(channel string, payload []byte)
 
+	// nonce tells this socket's takeover signals from others'.
+	nonce string
+
 	writerDone chan struct{}
 	// pending coalesces refreshes requested while one is queued.
 	pending sync.Map // key string -> *atomic.Bool
@@ -150,6 +153,7 @@ func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Soc
 		lastAt:     make(map[string]int64),
 		typingAt:   make(map[string]time.Time),
 		writerDone: make(chan struct{}),
+		nonce:      chat.NewID(),
 	}
 	conn.SetReadLimit(MaxFrame)
 	return s
@@ -445,6 +449,12 @@ func (s *Socket) deliver(conv string, payload []byte) {
 		s.log.Warn("bad entry on conversation channel")
 		return
 	}
+	if e.Kind == chat.KindTakeover {
+		if s.role == RoleVisitor && e.ClientID != s.nonce {
+			s.Close(protocol.CloseTakenOver)
+		}
+		return
+	}
 	if e.Kind == chat.KindTyping {
 		// Not an entry: the other side is typing. Never stored, so never
 		// caught up: a missed one is simply missed.
@@ -484,8 +494,17 @@ func (s *Socket) Typing(conv string) {
 		return
 	}
 	s.typingAt[conv] = time.Now()
-	if err := s.deps.Store.Typing(s.ctx, conv, s.role); err != nil && s.ctx.Err() == nil {
+	if err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTyping, From: s.role}); err != nil && s.ctx.Err() == nil {
 		s.log.Debug("publish typing", "err", err)
+	}
+}
+
+// TakeOver tells every other visitor socket on conv, on any instance, to
+// close: this one has the conversation now. Call it once following conv.
+func (s *Socket) TakeOver(conv string) {
+	err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: s.role, ClientID: s.nonce})
+	if err != nil && s.ctx.Err() == nil {
+		s.log.Warn("publish a takeover", "err", err)
 	}
 }
 

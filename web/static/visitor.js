@@ -30,6 +30,7 @@ const el = {
   text: $('text'), end: $('end'), endDialog: $('end-dialog'),
   endedReason: $('ended-reason'), endedHeading: $('ended-heading'), newChat: $('new'),
   reconnecting: $('reconnecting'), quickExit: $('quick-exit'),
+  elsewhere: $('elsewhere'), continueHere: $('continue-here'),
   danger: $('danger'), dangerCall: $('danger-call'), dangerText: $('danger-text'),
   dangerNote: $('danger-note'), dangerClosed: $('danger-closed'),
   estimate: $('estimate'), longWait: $('long-wait'), longWaitContent: $('long-wait-content'),
@@ -284,6 +285,7 @@ function reset(noticeKey) {
 // --- socket ---------------------------------------------------------------
 
 function connect() {
+  el.elsewhere.hidden = true;
   over = false;
   resumed = false;
   socket = new ReconnectingSocket(socketURL('/ws/visitor'), {
@@ -299,6 +301,12 @@ function connect() {
     },
     onframe,
     onclose(ev) {
+      if (ev.code === 4001) {
+        // Opened in another tab: going back by itself would take it from
+        // there, and the two would take turns for ever.
+        el.elsewhere.hidden = false;
+        return false;
+      }
       if (ev.code === 1008) {
         reset('visitor.resume_failed');
         return false;
@@ -315,6 +323,8 @@ function connect() {
   });
   socket.connect();
 }
+
+el.continueHere.addEventListener('click', () => connect());
 
 function onframe(f) {
   switch (f.type) {

@@ -174,6 +174,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		*dst = n
 	}
+	intIn("ADVICECHAT_SOCKETS_PER_CLIENT", &c.Web.SocketsPerClient, 1, 100000)
 	intIn("ADVICECHAT_MESSAGE_BURST", &c.Store.MessageBurst, 1, 10000)
 	if v := strings.TrimSpace(getenv("ADVICECHAT_MESSAGE_RATE")); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
