@@ -44,6 +44,12 @@ var cleanTextTests = []struct {
 	{"overlong encoding", "\xc0\xaf", "", ErrBadUTF8},
 	{"invalid and blank", " \xff ", "", ErrBadUTF8},
 	{"right-to-left", " مرحبا ", "مرحبا", nil},
+	{"NUL", "a\x00b", "", ErrControlChar},
+	{"escape", "a\x1b[31mred", "", ErrControlChar},
+	{"carriage return inside", "a\rb", "", ErrControlChar},
+	{"DEL", "a\x7fb", "", ErrControlChar},
+	{"C1 control", "a\u0085b", "", ErrControlChar},
+	{"bidi override kept", "abc \u202edcba", "abc \u202edcba", nil},
 }
 
 func TestCleanText(t *testing.T) {
@@ -67,7 +73,7 @@ func FuzzCleanText(f *testing.F) {
 			if got != "" {
 				t.Errorf("CleanText(%q) = %q, %v, want empty text with the error", in, got, err)
 			}
-			if !errors.Is(err, ErrEmptyText) && !errors.Is(err, ErrTextTooLong) && !errors.Is(err, ErrBadUTF8) {
+			if !errors.Is(err, ErrEmptyText) && !errors.Is(err, ErrTextTooLong) && !errors.Is(err, ErrBadUTF8) && !errors.Is(err, ErrControlChar) {
 				t.Errorf("CleanText(%q) error %v, want one of the CleanText errors", in, err)
 			}
 			return
@@ -83,6 +89,9 @@ func FuzzCleanText(f *testing.F) {
 		}
 		if n := utf8.RuneCountInString(got); n > MaxTextRunes {
 			t.Errorf("CleanText(%q) has %d runes, want <= %d", in, n, MaxTextRunes)
+		}
+		if strings.ContainsFunc(got, func(r rune) bool { return (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) }) {
+			t.Errorf("CleanText(%q) = %q, holds a control character", in, got)
 		}
 		if !strings.Contains(in, got) {
 			t.Errorf("CleanText(%q) = %q, not a part of the input", in, got)

@@ -14,6 +14,7 @@ var (
 	ErrEmptyText     = errors.New("message text is empty")
 	ErrTextTooLong   = errors.New("message text is longer than 4000 characters")
 	ErrBadUTF8       = errors.New("message text is not valid UTF-8")
+	ErrControlChar   = errors.New("message text may not hold control characters other than newline and tab")
 	ErrBadClientID   = errors.New("client id must be 1 to 64 characters of A-Z a-z 0-9 - _")
 	ErrBadAudience   = errors.New("audience must be public or professional")
 	ErrBadDisplayArg = errors.New("display name must be 1 to 40 characters")
@@ -31,6 +32,16 @@ func CleanText(s string) (string, error) {
 	}
 	if utf8.RuneCountInString(s) > MaxTextRunes {
 		return "", ErrTextTooLong
+	}
+	// NUL and the other C0 and C1 controls have no business in a message
+	// and can confuse whatever shows or copies it; newline and tab are
+	// text. Bidirectional overrides are allowed (they are real text in
+	// right-to-left writing); the pages show every message as an
+	// isolated run, so none can change how the rest reads.
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) {
+			return "", ErrControlChar
+		}
 	}
 	return s, nil
 }

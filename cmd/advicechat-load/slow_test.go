@@ -173,6 +173,9 @@ func TestFaultSlowReader(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	d := newDeployment(t, r.URL)
+	// The flood is far more text than a conversation may hold.
+	d.env["ADVICECHAT_MAX_BYTES"] = "0"
+	d.env["ADVICECHAT_MAX_ENTRIES"] = "0"
 	d.start(1)
 	target := d.targets()[0]
 	flooder := d.addAdvisors("flood", 1, "-max", "1", "-audiences", "professional")[0]

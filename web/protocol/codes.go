@@ -76,6 +76,7 @@ var refusals = []refusal{
 	{chat.ErrEmptyText, CodeEmpty, ""},
 	{chat.ErrTextTooLong, CodeTooLong, ""},
 	{chat.ErrBadUTF8, CodeBadUTF8, ""},
+	{chat.ErrControlChar, CodeBadRequest, ""},
 	{chat.ErrBadClientID, CodeBadRequest, ""},
 	{chat.ErrBadAudience, CodeBadRequest, ""},
 	{chat.ErrBadDisplayArg, CodeBadRequest, ""},
