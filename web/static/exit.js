@@ -1,3 +1,5 @@
+import './stay.js';
+
 // Quick exit for pages without a chat: leave at once, leave nothing behind
 // in this tab, and keep this page out of the Back button's reach. As on the
 // chat page, Escape pressed twice within a second does the same.

@@ -5,6 +5,7 @@
 // anonymous question (POST /feedback), and the visitor may save the
 // conversation as a text file made in the browser.
 // Speaks docs/protocol.md on /ws/visitor.
+import './stay.js';
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, fill, readMessages } from './transcript.js';
 
