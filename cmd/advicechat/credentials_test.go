@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/coder/websocket"
 
+	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 	"github.com/advicechat/advicechat/web/protocol"
 )
 
@@ -48,5 +53,29 @@ func TestCredentialChangeEndsSessions(t *testing.T) {
 				t.Errorf("socket with the old cookie after %s: status %d, want 401", tt.name, status)
 			}
 		})
+	}
+}
+
+// TestStartRefusesUnsafeAccountsFile: the service does not start on an
+// accounts file that group or others may write, and says which and why.
+func TestStartRefusesUnsafeAccountsFile(t *testing.T) {
+	r := redistest.New(t)
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	env := map[string]string{"ADVICECHAT_ADDR": "127.0.0.1:0", "ADVICECHAT_REDIS_URL": r.URL, "ADVICECHAT_KEY_PREFIX": r.Prefix, "ADVICECHAT_ACCOUNTS": path}
+	getenv := func(k string) string { return env[k] }
+	var out, errOut strings.Builder
+	if code := run(context.Background(), []string{"advisor", "add", "-password-stdin", "anna"}, getenv, strings.NewReader("a long enough passphrase\n"), &out, &errOut); code != 0 {
+		t.Fatalf("advisor add = %d: %s", code, errOut.String())
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("advisor add wrote mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	code := run(context.Background(), []string{"serve"}, getenv, strings.NewReader(""), &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), path) || !strings.Contains(errOut.String(), "0664") || !strings.Contains(errOut.String(), "chmod 600") {
+		t.Errorf("serve on a group-writable accounts file = %d, %q; want a refusal naming the file, its mode and the fix", code, errOut.String())
 	}
 }

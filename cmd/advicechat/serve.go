@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		demo, demoPassword = accounts.Demo()
 		accts = accounts.NewStore(cfg.AccountsFile, demo)
 	}
+	accts.SetLogger(log)
 	if accts.Count() == 0 {
 		log.Warn("no advisor accounts; add one with: advicechat advisor add NAME", "file", cfg.AccountsFile)
 	}

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -413,5 +414,54 @@ func TestDemo(t *testing.T) {
 	}
 	if ok, err := VerifyPassword(a.PasswordHash, password); !ok || err != nil {
 		t.Errorf("VerifyPassword(demo hash, demo password) = %v, %v, want true, nil", ok, err)
+	}
+}
+
+// TestStoreRefusesUnsafeMode: an accounts file that group or others may
+// write is refused, at start and on every reload, with an error naming
+// the file and its mode; the last good copy stays in use.
+func TestStoreRefusesUnsafeMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	anna, bob := testAccount(t, "anna", "a"), testAccount(t, "bob", "b")
+	mustSave(t, path, anna)
+	for _, mode := range []os.FileMode{0o664, 0o606, 0o666} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); !errors.Is(err, ErrUnsafeMode) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fmt.Sprintf("%04o", mode)) {
+			t.Errorf("Load(mode %04o) = %v, want ErrUnsafeMode naming the file and mode", mode, err)
+		}
+		if err := NewStore(path).Err(); !errors.Is(err, ErrUnsafeMode) {
+			t.Errorf("NewStore(mode %04o).Err() = %v, want ErrUnsafeMode", mode, err)
+		}
+	}
+
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(path)
+	if _, ok := s.Lookup("anna"); !ok || s.Err() != nil {
+		t.Fatalf("Lookup(anna) at 0600 = %v, err %v", ok, s.Err())
+	}
+	// A reload of a file that became group-writable is refused, even one
+	// that adds an account: that is what an attacker would do.
+	mustSave(t, path, anna, bob)
+	if err := os.Chmod(path, 0o620); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Lookup("bob"); ok {
+		t.Error("an account from a group-writable file was taken in")
+	}
+	if _, ok := s.Lookup("anna"); !ok {
+		t.Error("the last good copy was dropped")
+	}
+	if err := s.Err(); !errors.Is(err, ErrUnsafeMode) {
+		t.Errorf("Err() after the chmod = %v, want ErrUnsafeMode", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Lookup("bob"); !ok || s.Err() != nil {
+		t.Errorf("after chmod 600: Lookup(bob) = %v, err %v", ok, s.Err())
 	}
 }

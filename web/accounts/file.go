@@ -28,11 +28,31 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
 	}
+	if err := checkMode(path); err != nil {
+		return nil, err
+	}
 	f, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("load accounts %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// ErrUnsafeMode: the accounts file may be written by group or others. It
+// holds the password hashes and TOTP secrets and is re-read while the
+// service runs, so whoever may write it may add an advisor.
+var ErrUnsafeMode = errors.New("is writable by group or others")
+
+// checkMode refuses an accounts file that group or others may write.
+func checkMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("load accounts: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("accounts file %s: mode %04o %w; chmod 600 %s", path, perm, ErrUnsafeMode, path)
+	}
+	return nil
 }
 
 func parse(data []byte) (*File, error) {

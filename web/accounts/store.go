@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
@@ -27,6 +28,8 @@ type Store struct {
 	extra []Account
 	sem   chan struct{}
 
+	log *slog.Logger // nil: refused reloads are not logged
+
 	mu     sync.Mutex
 	file   *File // the last copy of the file that loaded without error
 	stamp  fileStamp
@@ -39,10 +42,11 @@ type fileStamp struct {
 	missing bool
 	modTime time.Time
 	size    int64
+	mode    fs.FileMode // a chmod changes neither time nor size
 }
 
 func (s fileStamp) equal(o fileStamp) bool {
-	return s.missing == o.missing && s.modTime.Equal(o.modTime) && s.size == o.size
+	return s.missing == o.missing && s.modTime.Equal(o.modTime) && s.size == o.size && s.mode == o.mode
 }
 
 // NewStore returns a Store reading the accounts file at path, which may be
@@ -140,7 +144,7 @@ func (s *Store) refresh() {
 		s.err = fmt.Errorf("load accounts: %w", err)
 		return
 	default:
-		stamp.modTime, stamp.size = fi.ModTime(), fi.Size()
+		stamp.modTime, stamp.size, stamp.mode = fi.ModTime(), fi.Size(), fi.Mode()
 	}
 	if s.loaded && stamp.equal(s.stamp) {
 		return
@@ -148,8 +152,19 @@ func (s *Store) refresh() {
 	s.stamp, s.loaded = stamp, true
 	f, err := Load(s.path)
 	if err != nil {
+		if s.log != nil && (s.err == nil || s.err.Error() != err.Error()) {
+			s.log.Error("accounts file not reloaded; the last good copy stays in use", "err", err)
+		}
 		s.err = err
 		return
 	}
 	s.file, s.err = f, nil
+}
+
+// SetLogger makes the Store log a reload it refused (a broken file, or one
+// group or others may write), once per change.
+func (s *Store) SetLogger(l *slog.Logger) {
+	s.mu.Lock()
+	s.log = l
+	s.mu.Unlock()
 }
