@@ -195,7 +195,7 @@ func (c *advisorCmd) add(args []string) error {
 	if _, ok := f.Find(username); ok {
 		return fmt.Errorf("account %q already exists in %s", username, c.path)
 	}
-	password, generated, err := c.password(*fromStdin)
+	password, generated, err := c.password(username, *fromStdin)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (c *advisorCmd) passwd(args []string) error {
 	if err != nil {
 		return err
 	}
-	password, generated, err := c.password(*fromStdin)
+	password, generated, err := c.password(username, *fromStdin)
 	if err != nil {
 		return err
 	}
@@ -392,7 +392,7 @@ func (c *advisorCmd) printTOTP(key *otp.Key, username, pngPath string) error {
 
 // password reads the password from the first line of stdin, or generates one
 // if fromStdin is false.
-func (c *advisorCmd) password(fromStdin bool) (password string, generated bool, err error) {
+func (c *advisorCmd) password(username string, fromStdin bool) (password string, generated bool, err error) {
 	if !fromStdin {
 		return accounts.GeneratePassword(), true, nil
 	}
@@ -406,6 +406,9 @@ func (c *advisorCmd) password(fromStdin bool) (password string, generated bool, 
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if n := utf8.RuneCountInString(line); n < minPasswordLength {
 		return "", false, fmt.Errorf("-password-stdin: password has %d characters, want at least %d", n, minPasswordLength)
+	}
+	if err := accounts.CheckPassword(username, line); err != nil {
+		return "", false, fmt.Errorf("-password-stdin: %w; choose another, or leave out -password-stdin for a generated one", err)
 	}
 	return line, false, nil
 }

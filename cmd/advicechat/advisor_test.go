@@ -380,3 +380,32 @@ func checkQRPNG(t *testing.T, path string, want [][]bool) {
 		}
 	}
 }
+
+// TestAdvisorRefusesWeakPasswords: a common password, or one that holds
+// the username, is refused with a clear error, and the file is left as it
+// was.
+func TestAdvisorRefusesWeakPasswords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ stdin, cmd, user string }{
+		{"passwordpassword", "add", "bob"},
+		{"Password1234", "add", "bob"},
+		{"qwertyuiopas", "add", "bob"},
+		{"bob-is-my-name", "add", "bob"},
+		{"password12345", "passwd", "anna"},
+		{"annaanna1234", "passwd", "anna"},
+	} {
+		r := runAdvisorTest(t, path, tt.stdin+"\n", tt.cmd, "-password-stdin", tt.user)
+		if r.code == 0 || !strings.Contains(r.stderr, "too easy to guess") {
+			t.Errorf("%s %s with %q = %d, %q; want a refusal", tt.cmd, tt.user, tt.stdin, r.code, r.stderr)
+		}
+	}
+	after, _ := os.ReadFile(path)
+	if string(after) != string(before) {
+		t.Error("a refused password changed the accounts file")
+	}
+}

@@ -25,7 +25,7 @@ func TestCredentialChangeEndsSessions(t *testing.T) {
 		stdin string
 		args  []string
 	}{
-		{"passwd", "a brand new passphrase for anna\n", []string{"advisor", "passwd", "-password-stdin", "anna"}},
+		{"passwd", "a brand new passphrase for her\n", []string{"advisor", "passwd", "-password-stdin", "anna"}},
 		{"totp", "", []string{"advisor", "totp", "anna"}},
 		{"remove", "", []string{"advisor", "remove", "anna"}},
 	} {

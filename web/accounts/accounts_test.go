@@ -465,3 +465,33 @@ func TestStoreRefusesUnsafeMode(t *testing.T) {
 		t.Errorf("after chmod 600: Lookup(bob) = %v, err %v", ok, s.Err())
 	}
 }
+
+func TestCheckPassword(t *testing.T) {
+	for _, tt := range []struct {
+		username, password string
+		ok                 bool
+	}{
+		{"anna", "correct horse battery staple", true},
+		{"anna", "Zb7#kq!9mWr2", true},
+		{"anna", "passwordpassword", false},
+		{"anna", "Password1234", false},    // common word, then digits
+		{"anna", "Welkom2026!!", false},    // a common Dutch one, then a year
+		{"anna", "123456789012", false},    // digits only
+		{"anna", "!!!!!!!!!!!!", false},    // punctuation only
+		{"anna", "aaaaaaaaaaaa", false},    // one character
+		{"anna", "qwertyuiopas", false},    // along the keyboard
+		{"anna", "lkjhgfdsapoi", false},    // along it backwards
+		{"anna", "abcdefghijklm", false},   // the alphabet
+		{"anna", "anna-is-my-name", false}, // holds the username
+		{"annabel", "Annabel12345", false}, // is the username
+		{"bob", "a long secret phrase", true},
+	} {
+		err := CheckPassword(tt.username, tt.password)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrWeakPassword)) {
+			t.Errorf("CheckPassword(%q, %q) = %v, want ok %v", tt.username, tt.password, err, tt.ok)
+		}
+	}
+	if len(commonPasswords) < 150 {
+		t.Errorf("the embedded list has %d passwords, want the common ones", len(commonPasswords))
+	}
+}

@@ -3,11 +3,15 @@ package accounts
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -156,4 +160,64 @@ func GeneratePassword() string {
 		}
 	}
 	return string(out)
+}
+
+//go:embed common-passwords.txt
+var commonPasswordsText string
+
+// commonPasswords are the words of common-passwords.txt.
+var commonPasswords = func() map[string]bool {
+	m := map[string]bool{}
+	for line := range strings.Lines(commonPasswordsText) {
+		if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
+			m[w] = true
+		}
+	}
+	return m
+}()
+
+// sequences are runs people type instead of a password; a password that
+// is part of one of them (or of one backwards) is refused.
+var sequences = []string{
+	"abcdefghijklmnopqrstuvwxyz", "01234567890123456789",
+	"qwertyuiopasdfghjklzxcvbnm", "qwertzuiopasdfghjklyxcvbnm", "azertyuiopqsdfghjklmwxcvbn",
+	"1qaz2wsx3edc4rfv5tgb6yhn7ujm", "1q2w3e4r5t6y7u8i9o0p", "zaq1xsw2cde3vfr4bgt5nhy6",
+}
+
+// ErrWeakPassword: a password on the list of common ones, made of a
+// common word and a number, a keyboard run, or the username.
+var ErrWeakPassword = errors.New("password is too easy to guess")
+
+// CheckPassword refuses, for an advisor's account, a password that is
+// common (OWASP ASVS 6.2.4: checked against a list of the most common
+// ones), a common word with digits or punctuation after it, one
+// character repeated, a run along the keyboard or the alphabet, or one
+// that is or holds the username. Its length is checked by the caller.
+func CheckPassword(username, password string) error {
+	p := strings.ToLower(password)
+	base := strings.TrimRightFunc(p, func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
+	})
+	switch {
+	case commonPasswords[p] || commonPasswords[base]:
+		return fmt.Errorf("%w: it is one of the most common passwords", ErrWeakPassword)
+	case base == "":
+		return fmt.Errorf("%w: it is only digits and punctuation", ErrWeakPassword)
+	case strings.Count(p, p[:utf8.RuneLen([]rune(p)[0])]) == utf8.RuneCountInString(p):
+		return fmt.Errorf("%w: it is one character repeated", ErrWeakPassword)
+	case username != "" && strings.Contains(p, strings.ToLower(username)):
+		return fmt.Errorf("%w: it holds the username", ErrWeakPassword)
+	}
+	for _, s := range sequences {
+		if strings.Contains(s, p) || strings.Contains(reverse(s), p) {
+			return fmt.Errorf("%w: it is a run along the keyboard or the alphabet", ErrWeakPassword)
+		}
+	}
+	return nil
+}
+
+func reverse(s string) string {
+	r := []rune(s)
+	slices.Reverse(r)
+	return string(r)
 }
