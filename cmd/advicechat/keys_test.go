@@ -34,7 +34,9 @@ func TestNoKeyOutlivesItsConversation(t *testing.T) {
 	on := true
 	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: &on})
 	offered := func(conv string) func(frame) bool {
-		return func(f frame) bool { return f.str("type") == protocol.TypeOffered && f.obj("conversation").str("id") == conv }
+		return func(f frame) bool {
+			return f.str("type") == protocol.TypeOffered && f.obj("conversation").str("id") == conv
+		}
 	}
 	var convs []string
 
