@@ -2,9 +2,9 @@
 // with a conversation's priority and reassignment as HTTP requests
 // (docs/protocol.md, "Supervisor").
 import { ReconnectingSocket, socketURL } from './socket.js';
-import { duration, fill, readMessages } from './transcript.js';
+import { fill } from './transcript.js';
+import { audienceName, dutyName, languageName, queueName, runOn, t } from './labels.js';
 
-const t = readMessages();
 const body = document.body;
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -27,19 +27,7 @@ let refused = false; // the server said no for good (session, role)
 
 // since is a time the overview gave in seconds, run on to now.
 function since(seconds) {
-  return duration((Number(seconds) || 0) + (Date.now() - viewAt) / 1000);
-}
-
-function languageName(code) {
-  return t[`lang.${code}`] ?? code;
-}
-
-function audienceName(a) {
-  return t[`advisor.audience.${a}`] ?? a;
-}
-
-function queueName(name) {
-  return t[`advisor.queue.name.${name}`] ?? audienceName(name);
+  return runOn(seconds, viewAt);
 }
 
 function priorityName(p) {
@@ -275,7 +263,7 @@ function renderAdvisors() {
     setText(c[0], advisorName(a));
     const duty = c[1].firstElementChild;
     duty.dataset.duty = String(!!a.duty);
-    setText(duty, t[a.duty ? 'advisor.duty.on' : 'advisor.duty.off']);
+    setText(duty, dutyName(a.duty));
     setText(c[2], fill(t['supervisor.load'], { load: a.load ?? 0, capacity: a.capacity ?? 0 }));
     setText(c[3], String(a.offered ?? 0));
     const langs = (a.languages ?? []).map(languageName).join(', ');
