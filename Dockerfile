@@ -1,16 +1,28 @@
-# Multi-stage build: a static binary on a distroless base, run as non-root.
+# syntax=docker/dockerfile:1.19
+# Multi-stage build: static binaries on a distroless base, run as non-root
+# (uid 65532). `make docker` builds it as advicechat.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY . .
+# Secrets and advisor accounts kept beside the compose files never enter
+# the build.
+COPY --exclude=deploy/secrets --exclude=deploy/accounts --exclude=**/accounts.json . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/advicechat ./cmd/advicechat
+# The image has no shell or curl: this asks /readyz for the container
+# engine's health check (deploy/healthcheck, standard library only).
+RUN cd deploy/healthcheck && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/healthcheck .
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/advicechat /advicechat
+COPY --from=build /out/healthcheck /healthcheck
 USER nonroot:nonroot
 ENV ADVICECHAT_ADDR=0.0.0.0:8080 \
+    ADVICECHAT_METRICS_ADDR=0.0.0.0:9090 \
     ADVICECHAT_LOG_FORMAT=json
-EXPOSE 8080
+# 8080: visitors and advisors (through the reverse proxy). 9090: /metrics
+# only, for Prometheus; never publish it.
+EXPOSE 8080 9090
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 CMD ["/healthcheck", "/readyz"]
 ENTRYPOINT ["/advicechat"]
 CMD ["serve"]

@@ -1,0 +1,3 @@
+module github.com/advicechat/advicechat/deploy/healthcheck
+
+go 1.26.8
