@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"maps"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,9 +19,6 @@ import (
 // message with a button that sends it again, which then reaches the
 // advisor.
 func TestBrowserLossShown(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test needs Chromium at %s (Debian package chromium): %v", chromiumPath, err)
-	}
 	a := startApp(t, nil)
 	password := a.addAdvisor(t, "anna", "-name", "Anna", "-languages", "nl,en")
 	b := startBrowser(t)

@@ -30,9 +30,6 @@ import (
 // the question, at a phone's and a desktop's width, in English and in
 // Arabic.
 func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test needs Chromium at %s (Debian package chromium): %v", chromiumPath, err)
-	}
 	start := time.Now()
 	a := startApp(t, nil)
 	t.Cleanup(func() {

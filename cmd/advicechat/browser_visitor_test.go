@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,6 @@ import (
 // which keeps the test short. axe checks the new states at a phone's and
 // a desktop's width, once in Arabic.
 func TestBrowserVisitorRouting(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test needs Chromium at %s (Debian package chromium): %v", chromiumPath, err)
-	}
 	start := time.Now()
 	b := startBrowser(t)
 	// A limit for a broken page or server, not a speed goal.
