@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/advicechat
 FUZZTIME ?= 60s
 
-.PHONY: run test lint build fuzz docker clean load soak screenshots
+.PHONY: run test lint build fuzz docker clean load soak screenshots deploy-check
 
 ## run: start the service on an embedded Redis at http://127.0.0.1:8080/
 run:
@@ -46,6 +46,27 @@ soak:
 screenshots:
 	mkdir -p docs/screenshots
 	ADVICECHAT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout 15m -run '^TestBrowser' ./cmd/advicechat
+
+## deploy-check: lint and render the Helm chart and decode every manifest strictly, check and unit-test the alert rules, and check that the dashboard and rules use only metrics the service exports (needs promtool: Debian's prometheus package)
+HELM_VERSION ?= v3.21.4
+# helm's own release build sets its version and default Kubernetes version
+# (from its client-go, v0.36) the same way.
+HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	$(foreach p,pkg/lint/rules pkg/chartutil,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=36)
+HELM    ?= $(CURDIR)/bin/tools/helm-$(HELM_VERSION)
+PROMTOOL ?= promtool
+CHART   := deploy/helm/advicechat
+deploy-check:
+	@command -v $(PROMTOOL) >/dev/null || { echo "deploy-check needs promtool: apt-get install prometheus"; exit 1; }
+	@test -x $(HELM) || { echo "building helm $(HELM_VERSION) into $(HELM)"; mkdir -p $(CURDIR)/bin/tools; \
+	  tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) && mv $$tmp/helm $(HELM) && rmdir $$tmp; }
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/full-values.yaml
+	$(HELM) template advicechat $(CHART) >/dev/null
+	$(PROMTOOL) check rules deploy/prometheus/rules.yaml
+	$(PROMTOOL) test rules deploy/prometheus/rules_test.yaml
+	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
+	cd deploy && HELM=$(HELM) PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
 
 ## docker: build the container image
 docker:
