@@ -66,7 +66,7 @@ deploy-check:
 	$(PROMTOOL) check rules deploy/prometheus/rules.yaml
 	$(PROMTOOL) test rules deploy/prometheus/rules_test.yaml
 	$(PROMTOOL) check config deploy/prometheus/prometheus.yml
-	@if command -v caddy >/dev/null; then ADVICECHAT_DOMAIN=chat.example.org ACME_EMAIL=ops@example.org caddy adapt --config deploy/Caddyfile --validate >/dev/null && echo "deploy/Caddyfile is valid"; \
+	@if command -v caddy >/dev/null; then out=$$(ADVICECHAT_DOMAIN=chat.example.org ACME_EMAIL=ops@example.org caddy adapt --config deploy/Caddyfile --validate 2>&1 >/dev/null) || { echo "$$out"; exit 1; }; echo "deploy/Caddyfile is valid"; \
 	  else echo "caddy not installed: deploy/Caddyfile not checked"; fi
 	cd deploy && HELM=$(HELM) PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
 
