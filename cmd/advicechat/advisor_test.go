@@ -409,3 +409,50 @@ func TestAdvisorRefusesWeakPasswords(t *testing.T) {
 		t.Error("a refused password changed the accounts file")
 	}
 }
+
+// TestAdvisorFileMode: every command that writes the accounts file leaves
+// it with mode 0600, whatever it had (a 0640 file, still accepted, comes
+// back 0600), and none reads or writes one that group or others may
+// write: it says how to fix that instead.
+func TestAdvisorFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "accounts.json")
+	mode := func() os.FileMode {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	for _, args := range [][]string{
+		{"add", "-password-stdin", "anna"},
+		{"add", "bob"},
+		{"passwd", "-password-stdin", "anna"},
+		{"totp", "anna"},
+		{"remove", "bob"},
+	} {
+		if _, err := os.Stat(path); err == nil {
+			if err := os.Chmod(path, 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustRunAdvisor(t, path, "a long secret phrase\n", args...)
+		if m := mode(); m != 0o600 {
+			t.Errorf("after %q the file has mode %04o, want 0600", args, m)
+		}
+	}
+
+	if err := os.Chmod(path, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	before := mustRead(t, path)
+	want := "accounts file " + path + ": mode 0664 is writable by group or others; chmod 600 it"
+	for _, args := range [][]string{{"list"}, {"add", "carol"}, {"remove", "anna"}} {
+		if r := runAdvisorTest(t, path, "", args...); r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%q on a 0664 file = %d, %q; want a refusal %q", args, r.code, r.stderr, want)
+		}
+	}
+	if after := mustRead(t, path); !bytes.Equal(before, after) || mode() != 0o664 {
+		t.Error("a command refused on a 0664 file changed it")
+	}
+}

@@ -1,9 +1,11 @@
 package accounts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -419,45 +421,81 @@ func TestDemo(t *testing.T) {
 
 // TestStoreRefusesUnsafeMode: an accounts file that group or others may
 // write is refused, at start and on every reload, with an error naming
-// the file and its mode; the last good copy stays in use.
+// the file and its mode; the last good copy stays in use and the refusal
+// is logged once.
 func TestStoreRefusesUnsafeMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "accounts.json")
 	anna, bob := testAccount(t, "anna", "a"), testAccount(t, "bob", "b")
 	mustSave(t, path, anna)
-	for _, mode := range []os.FileMode{0o664, 0o606, 0o666} {
+	for _, mode := range []os.FileMode{0o664, 0o606, 0o666, 0o620, 0o602} {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Load(path); !errors.Is(err, ErrUnsafeMode) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fmt.Sprintf("%04o", mode)) {
-			t.Errorf("Load(mode %04o) = %v, want ErrUnsafeMode naming the file and mode", mode, err)
+		want := fmt.Sprintf("accounts file %s: mode %04o is writable by group or others; chmod 600 it", path, mode)
+		if _, err := Load(path); !errors.Is(err, ErrUnsafeMode) || err.Error() != want {
+			t.Errorf("Load(mode %04o) = %v, want %q", mode, err, want)
 		}
 		if err := NewStore(path).Err(); !errors.Is(err, ErrUnsafeMode) {
 			t.Errorf("NewStore(mode %04o).Err() = %v, want ErrUnsafeMode", mode, err)
 		}
 	}
-
-	if err := os.Chmod(path, 0o600); err != nil {
-		t.Fatal(err)
+	// Reading is not writing: 0644 and 0400 load.
+	for _, mode := range []os.FileMode{0o644, 0o400, 0o600} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err != nil {
+			t.Errorf("Load(mode %04o) = %v, want nil", mode, err)
+		}
 	}
+
+	var logged bytes.Buffer
 	s := NewStore(path)
+	s.SetLogger(slog.New(slog.NewTextHandler(&logged, nil)))
 	if _, ok := s.Lookup("anna"); !ok || s.Err() != nil {
 		t.Fatalf("Lookup(anna) at 0600 = %v, err %v", ok, s.Err())
 	}
+
+	// A chmod alone changes neither the time nor the size: still seen.
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); !errors.Is(err, ErrUnsafeMode) {
+		t.Errorf("Err() after chmod 666 = %v, want ErrUnsafeMode", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); err != nil {
+		t.Errorf("Err() after chmod 600 again = %v, want nil", err)
+	}
+	logged.Reset()
+
 	// A reload of a file that became group-writable is refused, even one
 	// that adds an account: that is what an attacker would do.
 	mustSave(t, path, anna, bob)
 	if err := os.Chmod(path, 0o620); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Lookup("bob"); ok {
-		t.Error("an account from a group-writable file was taken in")
-	}
-	if _, ok := s.Lookup("anna"); !ok {
-		t.Error("the last good copy was dropped")
+	for range 3 {
+		if _, ok := s.Lookup("bob"); ok {
+			t.Error("an account from a group-writable file was taken in")
+		}
+		if _, ok := s.Lookup("anna"); !ok {
+			t.Error("the last good copy was dropped")
+		}
+		if n := s.Count(); n != 1 {
+			t.Errorf("Count() = %d, want 1 (the last good copy)", n)
+		}
 	}
 	if err := s.Err(); !errors.Is(err, ErrUnsafeMode) {
 		t.Errorf("Err() after the chmod = %v, want ErrUnsafeMode", err)
 	}
+	if got := logged.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "level=ERROR") ||
+		!strings.Contains(got, path) || !strings.Contains(got, "mode 0620") || !strings.Contains(got, "last good copy") {
+		t.Errorf("log after a refused reload = %q, want one error naming the file and its mode", got)
+	}
+
 	if err := os.Chmod(path, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -20,16 +20,29 @@ type File struct {
 // Load reads and validates the accounts file at path. A missing or empty
 // file holds no accounts. Errors name the file, and the line or the account
 // that is wrong.
+//
+// A file that group or others may write is refused (ErrUnsafeMode). The
+// mode is read from the open file, so what is checked is what is read,
+// even if the file is replaced at that moment.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &File{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
 	}
-	if err := checkMode(path); err != nil {
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	if err := checkMode(path, fi.Mode()); err != nil {
 		return nil, err
+	}
+	data, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, fmt.Errorf("load accounts: %w", err)
 	}
 	f, err := parse(data)
 	if err != nil {
@@ -43,14 +56,12 @@ func Load(path string) (*File, error) {
 // service runs, so whoever may write it may add an advisor.
 var ErrUnsafeMode = errors.New("is writable by group or others")
 
-// checkMode refuses an accounts file that group or others may write.
-func checkMode(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("load accounts: %w", err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("accounts file %s: mode %04o %w; chmod 600 %s", path, perm, ErrUnsafeMode, path)
+// checkMode refuses an accounts file that group or others may write. Read
+// bits are let through: container secrets are often mounted 0644, and
+// reading gives no way in (the hashes are argon2id).
+func checkMode(path string, mode fs.FileMode) error {
+	if perm := mode.Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("accounts file %s: mode %04o %w; chmod 600 it", path, perm, ErrUnsafeMode)
 	}
 	return nil
 }
