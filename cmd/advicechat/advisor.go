@@ -178,7 +178,7 @@ func (c *advisorCmd) add(args []string) error {
 	languages := fs.String("languages", "nl", "comma-separated `languages`, from "+strings.Join(accounts.KnownLanguages, ","))
 	audiences := fs.String("audiences", strings.Join(accounts.KnownAudiences, ","), "comma-separated `audiences`, from "+strings.Join(accounts.KnownAudiences, ","))
 	maxConv := fs.Int("max", 3, fmt.Sprintf("most conversations at once (%d to %d)", accounts.MinConversations, accounts.MaxConversations))
-	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters)", minPasswordLength))
+	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters; not a common password, nor holding the username)", minPasswordLength))
 	withTOTP := fs.Bool("totp", false, "enrol a TOTP second factor at once (see the totp command)")
 	pngPath := fs.String("png", "", "with -totp: also write the QR code to this PNG `file` (mode 0600)")
 	username, err := c.parseUser(fs, args, true)
@@ -309,7 +309,7 @@ func (c *advisorCmd) existing(fs *flag.FlagSet, args []string) (*accounts.File, 
 
 func (c *advisorCmd) passwd(args []string) error {
 	fs := c.flagSet("usage: advicechat advisor passwd [-password-stdin] USERNAME\n")
-	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters)", minPasswordLength))
+	fromStdin := fs.Bool("password-stdin", false, fmt.Sprintf("read the password from the first line of stdin (at least %d characters; not a common password, nor holding the username)", minPasswordLength))
 	f, username, err := c.existing(fs, args)
 	if err != nil {
 		return err
@@ -391,7 +391,9 @@ func (c *advisorCmd) printTOTP(key *otp.Key, username, pngPath string) error {
 }
 
 // password reads the password from the first line of stdin, or generates one
-// if fromStdin is false.
+// if fromStdin is false. One from stdin must be long enough and pass
+// accounts.CheckPassword (not common, not the username); it is checked
+// before anything is written.
 func (c *advisorCmd) password(username string, fromStdin bool) (password string, generated bool, err error) {
 	if !fromStdin {
 		return accounts.GeneratePassword(), true, nil

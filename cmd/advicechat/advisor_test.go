@@ -381,31 +381,46 @@ func checkQRPNG(t *testing.T, path string, want [][]bool) {
 	}
 }
 
-// TestAdvisorRefusesWeakPasswords: a common password, or one that holds
-// the username, is refused with a clear error, and the file is left as it
-// was.
+// TestAdvisorRefusesWeakPasswords: a common password, or one that is or
+// holds the username, is refused with a clear error, and the file is left
+// as it was (or not made at all).
 func TestAdvisorRefusesWeakPasswords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "accounts.json")
-	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ stdin, cmd, user string }{
-		{"passwordpassword", "add", "bob"},
-		{"Password1234", "add", "bob"},
-		{"qwertyuiopas", "add", "bob"},
-		{"bob-is-my-name", "add", "bob"},
-		{"password12345", "passwd", "anna"},
-		{"annaanna1234", "passwd", "anna"},
-	} {
-		r := runAdvisorTest(t, path, tt.stdin+"\n", tt.cmd, "-password-stdin", tt.user)
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh.json")
+	for _, stdin := range []string{"Password1234", "bob-is-my-name"} {
+		r := runAdvisorTest(t, fresh, stdin+"\n", "add", "-password-stdin", "bob")
 		if r.code == 0 || !strings.Contains(r.stderr, "too easy to guess") {
-			t.Errorf("%s %s with %q = %d, %q; want a refusal", tt.cmd, tt.user, tt.stdin, r.code, r.stderr)
+			t.Errorf("add bob with %q = %d, %q; want a refusal", stdin, r.code, r.stderr)
+		}
+		if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+			t.Errorf("a refused add made the accounts file: %v", err)
 		}
 	}
-	after, _ := os.ReadFile(path)
-	if string(after) != string(before) {
+
+	path := filepath.Join(dir, "accounts.json")
+	mustRunAdvisor(t, path, "a long secret phrase", "add", "-password-stdin", "anna")
+	before := mustRead(t, path)
+	for _, tt := range []struct{ stdin, cmd, user, reason string }{
+		{"passwordpassword", "add", "bob", "one of the most common passwords"},
+		{"Sunshine4321", "add", "bob", "one of the most common passwords with digits"},
+		{"P@ssw0rd2024!", "add", "bob", "look-alike"},
+		{"WACHTWOORD2026", "add", "bob", "most common"},
+		{"qwertyuiopas", "add", "bob", "a run along the keyboard"},
+		{"monkeymonkey", "add", "bob", "repeated"},
+		{"bob-is-my-name", "add", "bob", "holds the username"},
+		{"BobBobBob2024", "add", "bob", "holds the username"},
+		{"password12345", "passwd", "anna", "most common"},
+		{"annaanna1234", "passwd", "anna", "holds the username"},
+		{"I am ANNA, hello", "passwd", "anna", "holds the username"},
+	} {
+		r := runAdvisorTest(t, path, tt.stdin+"\n", tt.cmd, "-password-stdin", tt.user)
+		want := "-password-stdin: password is too easy to guess: it " // then the reason
+		if r.code == 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, tt.reason) ||
+			!strings.Contains(r.stderr, "leave out -password-stdin for a generated one") {
+			t.Errorf("%s %s with %q = %d, %q; want a refusal saying %q", tt.cmd, tt.user, tt.stdin, r.code, r.stderr, tt.reason)
+		}
+	}
+	if after := mustRead(t, path); !bytes.Equal(before, after) {
 		t.Error("a refused password changed the accounts file")
 	}
 }

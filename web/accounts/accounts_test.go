@@ -504,32 +504,65 @@ func TestStoreRefusesUnsafeMode(t *testing.T) {
 	}
 }
 
+// TestCheckPassword: each kind of weak password is refused with its own
+// reason, in any case; good ones pass.
 func TestCheckPassword(t *testing.T) {
 	for _, tt := range []struct {
 		username, password string
-		ok                 bool
+		reason             string // "" for accepted
 	}{
-		{"anna", "correct horse battery staple", true},
-		{"anna", "Zb7#kq!9mWr2", true},
-		{"anna", "passwordpassword", false},
-		{"anna", "Password1234", false},    // common word, then digits
-		{"anna", "Welkom2026!!", false},    // a common Dutch one, then a year
-		{"anna", "123456789012", false},    // digits only
-		{"anna", "!!!!!!!!!!!!", false},    // punctuation only
-		{"anna", "aaaaaaaaaaaa", false},    // one character
-		{"anna", "qwertyuiopas", false},    // along the keyboard
-		{"anna", "lkjhgfdsapoi", false},    // along it backwards
-		{"anna", "abcdefghijklm", false},   // the alphabet
-		{"anna", "anna-is-my-name", false}, // holds the username
-		{"annabel", "Annabel12345", false}, // is the username
-		{"bob", "a long secret phrase", true},
+		{"anna", "correct horse battery staple", ""},
+		{"anna", "Zb7#kq!9mWr2", ""},
+		{"bob", "a long secret phrase", ""},
+		{"al", "a long secret phrase", ""}, // "al" is too short to look for in it
+		{"anna", "", "empty"},
+		{"anna", "passwordpassword", "most common"},
+		{"anna", "QWERTY123", "most common"},    // case does not matter
+		{"anna", "Password1234", "most common"}, // common word, then digits
+		{"anna", "Welkom2026!!", "most common"}, // a Dutch one, then a year
+		{"anna", "!!2026Welkom", "most common"}, // the year before it
+		{"anna", "P@ssw0rd2024", "most common"}, // look-alike characters
+		{"anna", "Notused2024!", "most common"}, // from the end of openwall.lst
+		{"anna", "123456789012", "only digits"}, // digits only
+		{"anna", "!!!!!!!!!!!!", "only digits"}, // punctuation only
+		{"anna", "aaaaaaaaaaaa", "few characters repeated"},
+		{"anna", "kq7kq7kq7kq7", "few characters repeated"},
+		{"anna", "monkeymonkey", "weak password repeated"},
+		{"anna", "qwertyuiopas", "run along"},  // along the keyboard
+		{"anna", "lkjhgfdsapoi", "run along"},  // along it backwards
+		{"anna", "abcdefghijklm", "run along"}, // the alphabet
+		{"al", "al!!", "the username"},         // shorter than 3: only itself
+		{"al", "AL", "the username"},
+		{"annabel", "Annabel12345", "the username"},
+		{"anna", "anna-is-my-name", "holds the username"},
+		{"anna", "I am ANNA, hi", "holds the username"},
+		{"anna.visser", "the Visser family 1987", "holds the username"},
+		{"anna.visser", "Anna.Visser.2024", "the username"},
 	} {
 		err := CheckPassword(tt.username, tt.password)
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrWeakPassword)) {
-			t.Errorf("CheckPassword(%q, %q) = %v, want ok %v", tt.username, tt.password, err, tt.ok)
+		switch {
+		case tt.reason == "" && err != nil:
+			t.Errorf("CheckPassword(%q, %q) = %v, want nil", tt.username, tt.password, err)
+		case tt.reason != "" && (!errors.Is(err, ErrWeakPassword) || !strings.Contains(err.Error(), tt.reason)):
+			t.Errorf("CheckPassword(%q, %q) = %v, want ErrWeakPassword saying %q", tt.username, tt.password, err, tt.reason)
 		}
 	}
-	if len(commonPasswords) < 150 {
-		t.Errorf("the embedded list has %d passwords, want the common ones", len(commonPasswords))
+}
+
+// TestCommonPasswordsEmbedded: both lists are in, and each of their
+// entries is refused as it stands and in upper case.
+func TestCommonPasswordsEmbedded(t *testing.T) {
+	if n := len(commonPasswords); n < 3500 {
+		t.Errorf("the embedded lists hold %d passwords, want the 3546 of openwall.lst and the local ones", n)
+	}
+	for _, w := range []string{"123456", "password", "sss", "welkom", "wachtwoord", "1q2w3e4r5t"} {
+		if !commonPasswords[w] {
+			t.Errorf("%q is not on the embedded lists", w)
+		}
+	}
+	for w := range commonPasswords {
+		if CheckPassword("x", w) == nil || CheckPassword("x", strings.ToUpper(w)) == nil {
+			t.Errorf("CheckPassword(%q) = nil, want it refused", w)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -73,6 +74,19 @@ func FuzzLoad(f *testing.F) {
 		}
 		if len(back.Accounts) != len(file.Accounts) || (len(file.Accounts) > 0 && !reflect.DeepEqual(back.Accounts, file.Accounts)) {
 			t.Fatalf("Save and Load changed the accounts:\n%+v\nwant\n%+v", back.Accounts, file.Accounts)
+		}
+	})
+}
+
+// FuzzCheckPassword: any username and password, valid UTF-8 or not, get
+// an answer without a panic, and a refusal is always ErrWeakPassword.
+func FuzzCheckPassword(f *testing.F) {
+	for _, seed := range [][2]string{{"anna", ""}, {"", "x"}, {"a", "aaaa"}, {"anna.visser", "\xff\xfe visser"}, {"bob", "P@ssw0rd2024!"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, username, password string) {
+		if err := CheckPassword(username, password); err != nil && !errors.Is(err, ErrWeakPassword) {
+			t.Errorf("CheckPassword(%q, %q) = %v, want nil or ErrWeakPassword", username, password, err)
 		}
 	})
 }

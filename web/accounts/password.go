@@ -3,7 +3,7 @@ package accounts
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	_ "embed"
+	"embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -162,15 +162,32 @@ func GeneratePassword() string {
 	return string(out)
 }
 
-//go:embed common-passwords.txt
-var commonPasswordsText string
+// The lists of common passwords, one a line, lines starting with # left
+// out, compared in lower case:
+//
+//   - passwords/openwall.lst is /usr/share/john/password.lst as Debian's
+//     john-data 1.9.0-2 ships it, unchanged: the 3546 passwords the
+//     Openwall Project (Solar Designer) found most often, on Unix systems
+//     and in the public "top N" lists of website leaks up to 2011, most
+//     common first; in the public domain, as its first lines say.
+//   - passwords/local.txt is this service's own: the same habit in the
+//     languages spoken here, and newer top-list entries.
+//
+//go:embed passwords/openwall.lst passwords/local.txt
+var passwordLists embed.FS
 
-// commonPasswords are the words of common-passwords.txt.
+// commonPasswords are the words of the lists in passwordLists.
 var commonPasswords = func() map[string]bool {
 	m := map[string]bool{}
-	for line := range strings.Lines(commonPasswordsText) {
-		if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
-			m[w] = true
+	for _, name := range []string{"passwords/openwall.lst", "passwords/local.txt"} {
+		data, err := passwordLists.ReadFile(name)
+		if err != nil {
+			panic(err) // embedded: cannot happen
+		}
+		for line := range strings.Lines(string(data)) {
+			if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
+				m[strings.ToLower(w)] = true
+			}
 		}
 	}
 	return m
@@ -184,36 +201,92 @@ var sequences = []string{
 	"1qaz2wsx3edc4rfv5tgb6yhn7ujm", "1q2w3e4r5t6y7u8i9o0p", "zaq1xsw2cde3vfr4bgt5nhy6",
 }
 
+// unleet undoes the letters people swap for look-alikes, so p@ssw0rd is
+// password.
+var unleet = strings.NewReplacer("0", "o", "1", "i", "3", "e", "4", "a", "@", "a", "$", "s", "5", "s", "7", "t", "!", "i")
+
 // ErrWeakPassword: a password on the list of common ones, made of a
 // common word and a number, a keyboard run, or the username.
 var ErrWeakPassword = errors.New("password is too easy to guess")
 
+// minUsernameInPassword is the shortest username (or part of one) that a
+// password may not contain: a password holding "al" says nothing about
+// the account "al", but it may not be "al" itself.
+const minUsernameInPassword = 3
+
 // CheckPassword refuses, for an advisor's account, a password that is
 // common (OWASP ASVS 6.2.4: checked against a list of the most common
-// ones), a common word with digits or punctuation after it, one
-// character repeated, a run along the keyboard or the alphabet, or one
-// that is or holds the username. Its length is checked by the caller.
+// ones), also with digits or punctuation around it or look-alike
+// characters in it; only digits and punctuation; a few characters or a
+// common password repeated; a run along the keyboard or the alphabet; or
+// the username, or one that holds it or a part of it (anna.visser:
+// anna, visser) of at least 3 characters. Case never matters. Its length
+// is checked by the caller.
 func CheckPassword(username, password string) error {
-	p := strings.ToLower(password)
-	base := strings.TrimRightFunc(p, func(r rune) bool {
-		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
-	})
-	switch {
-	case commonPasswords[p] || commonPasswords[base]:
-		return fmt.Errorf("%w: it is one of the most common passwords", ErrWeakPassword)
-	case base == "":
-		return fmt.Errorf("%w: it is only digits and punctuation", ErrWeakPassword)
-	case strings.Count(p, p[:utf8.RuneLen([]rune(p)[0])]) == utf8.RuneCountInString(p):
-		return fmt.Errorf("%w: it is one character repeated", ErrWeakPassword)
-	case username != "" && strings.Contains(p, strings.ToLower(username)):
-		return fmt.Errorf("%w: it holds the username", ErrWeakPassword)
-	}
-	for _, s := range sequences {
-		if strings.Contains(s, p) || strings.Contains(reverse(s), p) {
-			return fmt.Errorf("%w: it is a run along the keyboard or the alphabet", ErrWeakPassword)
-		}
+	if reason := weakness(strings.ToLower(username), strings.ToLower(password)); reason != "" {
+		return fmt.Errorf("%w: %s", ErrWeakPassword, reason)
 	}
 	return nil
+}
+
+// weakness says why p (lower case) is a weak password for the account u
+// (lower case), or "" if it is not.
+func weakness(u, p string) string {
+	notLetter := func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
+	}
+	tail := strings.TrimRightFunc(p, notLetter) // welcome2026! is welcome
+	core := strings.TrimFunc(p, notLetter)      // !2026welcome! too
+	switch {
+	case p == "":
+		return "it is empty"
+	case commonPasswords[p]:
+		return "it is one of the most common passwords"
+	case core == "":
+		return "it is only digits and punctuation"
+	case commonPasswords[tail] || commonPasswords[core] ||
+		commonPasswords[unleet.Replace(tail)] || commonPasswords[unleet.Replace(core)]:
+		return "it is one of the most common passwords with digits, punctuation or look-alike characters"
+	case u != "" && (p == u || core == u):
+		return "it is the username"
+	}
+	if u != "" {
+		for _, part := range append([]string{u}, strings.FieldsFunc(u, func(r rune) bool { return r == '.' || r == '_' || r == '-' })...) {
+			if utf8.RuneCountInString(part) >= minUsernameInPassword && strings.Contains(p, part) {
+				return "it holds the username or a part of it"
+			}
+		}
+	}
+	for _, w := range []string{p, core} {
+		if unit := period(w); unit != w {
+			switch {
+			case utf8.RuneCountInString(unit) <= 3:
+				return "it is a few characters repeated"
+			case weakness(u, unit) != "":
+				return "it is a weak password repeated"
+			}
+		}
+	}
+	for _, s := range sequences {
+		for _, w := range []string{p, core} {
+			if strings.Contains(s, w) || strings.Contains(reverse(s), w) {
+				return "it is a run along the keyboard or the alphabet"
+			}
+		}
+	}
+	return ""
+}
+
+// period returns the shortest string that s is made of, repeated: "ab"
+// for "ababab", s itself if it is no repetition.
+func period(s string) string {
+	r := []rune(s)
+	for n := 1; n <= len(r)/2; n++ {
+		if len(r)%n == 0 && strings.Repeat(string(r[:n]), len(r)/n) == s {
+			return string(r[:n])
+		}
+	}
+	return s
 }
 
 func reverse(s string) string {
