@@ -49,6 +49,8 @@ var (
 	estimateLua string
 	//go:embed lua/overview.lua
 	overviewLua string
+	//go:embed lua/alias.lua
+	aliasLua string
 )
 
 func script(body string) *redis.Script { return redis.NewScript(libLua + "\n" + body) }
@@ -64,6 +66,7 @@ var (
 	priorityScript = script(priorityLua)
 	estimateScript = script(estimateLua)
 	overviewScript = script(overviewLua)
+	aliasScript    = script(aliasLua)
 )
 
 // Conversation states.
@@ -466,9 +469,12 @@ func strs(v any) []string {
 	return out
 }
 
-// SetAlias changes the display name visitors see for an advisor.
+// SetAlias changes the display name visitors see for an advisor, on duty
+// or not; their routing data then lives Config.IdleTTL from now, as after
+// a duty change.
 func (q *Queue) SetAlias(ctx context.Context, name, alias string) error {
-	if err := q.rdb.HSet(ctx, q.advKey(name), "alias", alias).Err(); err != nil {
+	err := aliasScript.Run(ctx, q.rdb, []string{q.advKey(name)}, q.args(name, alias, seconds(q.cfg.IdleTTL))...).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("set alias of %s: %w", name, err)
 	}
 	return nil

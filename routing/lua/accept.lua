@@ -13,9 +13,10 @@ if c[1] ~= 'offered' or c[2] ~= name or not deadline or tonumber(deadline) <= NO
 end
 redis.call('ZREM', TIMERS, offer_timer(id, name))
 redis.call('SMOVE', offers_key(name), convs_key(name), id)
+keep_with_advisor(name)
 redis.call('HSET', conv_key(id), 'st', 'active', 'asg', NOW, 'hst', NOW, 'odl', '')
 redis.call('HDEL', conv_key(id), 'mo')
-redis.call('HSET', adv_key(name), 'missed', 0)
+set_advisor(name, 'missed', 0)
 tell_advisor(name, 'assigned', id, '')
 redis.call('PUBLISH', CHANGED, 'accept')
 return {'ok', alias_of(name), c[4] or '0', c[5] or '0', c[3] or ''}

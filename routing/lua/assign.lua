@@ -144,6 +144,7 @@ for _ = 1, maxn do
     tell_advisor(a.name, 'assigned', id, '')
   end
   redis.call('HSET', adv_key(a.name), 'last', NOW, 'seq', seq)
+  keep_with_advisor(a.name)
   needs[id] = false
   a.load = a.load + 1
   a.last = NOW

@@ -21,5 +21,6 @@ else
   requeued, withdrawn = requeue_all(name, 'requeued')
 end
 redis.call('EXPIRE', adv_key(name), tonumber(ARGV[9]))
+keep_with_advisor(name)
 redis.call('PUBLISH', CHANGED, 'duty')
 return {requeued, withdrawn}

@@ -53,6 +53,26 @@ local function load_of(name)
   return redis.call('SCARD', convs_key(name)) + redis.call('SCARD', offers_key(name))
 end
 
+-- Changes fields of an advisor's hash only if it is there: made anew by
+-- HSET it would have no TTL and outlive the advisor for good.
+local function set_advisor(name, ...)
+  if redis.call('EXISTS', adv_key(name)) == 1 then
+    redis.call('HSET', adv_key(name), ...)
+  end
+end
+
+-- The sets of an advisor's conversations (held and offered) live as long
+-- as the advisor's hash, which every heartbeat and duty change renews
+-- (touch.lua, duty.lua). Called after adding to them: a set made anew has
+-- no TTL.
+local function keep_with_advisor(name)
+  local ttl = redis.call('PTTL', adv_key(name))
+  if ttl > 0 then
+    redis.call('PEXPIRE', convs_key(name), ttl)
+    redis.call('PEXPIRE', offers_key(name), ttl)
+  end
+end
+
 local function alias_of(name)
   local alias = redis.call('HGET', adv_key(name), 'alias')
   if alias and alias ~= '' then return alias end
@@ -104,7 +124,7 @@ local function requeue_all(name, reason)
 end
 
 local function off_duty(name)
-  redis.call('HSET', adv_key(name), 'duty', '0')
+  set_advisor(name, 'duty', '0')
   redis.call('SREM', P .. 'onduty', name)
   redis.call('ZREM', P .. 'seen', name)
 end

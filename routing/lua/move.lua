@@ -61,6 +61,7 @@ if to_adv ~= '' then
   redis.call('SADD', convs_key(to_adv), id)
   local seq = redis.call('INCR', P .. 'asgseq')
   redis.call('HSET', adv_key(to_adv), 'last', NOW, 'seq', seq)
+  keep_with_advisor(to_adv)
   tell_advisor(to_adv, 'assigned', id, '')
 else
   q = to_q

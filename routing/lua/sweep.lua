@@ -102,7 +102,11 @@ for _, m in ipairs(due) do
       elseif not split_set(mo)[name] then
         redis.call('HSET', conv_key(id), 'mo', mo .. ',' .. name)
       end
-      local missed = redis.call('HINCRBY', adv_key(name), 'missed', 1)
+      -- Counted only in a hash that is there (see set_advisor).
+      local missed = 0
+      if redis.call('EXISTS', adv_key(name)) == 1 then
+        missed = redis.call('HINCRBY', adv_key(name), 'missed', 1)
+      end
       local stopped = '0'
       if max_missed > 0 and missed >= max_missed and redis.call('SISMEMBER', P .. 'onduty', name) == 1 then
         lose(name, 'not_responding', 'not_responding')
@@ -112,6 +116,10 @@ for _, m in ipairs(due) do
       expired[#expired + 1] = id
       expired[#expired + 1] = name
       expired[#expired + 1] = stopped
+    else
+      -- Nor may the advisor's offers keep it: it is there still only if
+      -- the conversation's data expired while it was offered.
+      redis.call('SREM', offers_key(name), id)
     end
   else
     id = string.match(m, '^maxwait:(.+)$')

@@ -1,5 +1,6 @@
 -- Records that visitors or advisors are connected: their "last seen" moves
--- to now and the keys of what they are in keep living. A member whose
+-- to now and their keys keep living (a conversation's hash; an advisor's
+-- hash and the sets of what they hold and are offered). A member whose
 -- deadline was already claimed (no longer in the set) stays claimed.
 -- KEYS[1] the heartbeat set ({rt}:vseen or {rt}:seen). ARGV: P, now,
 -- kind ('visitor' or 'advisor'), ttl (s), members...
@@ -12,6 +13,8 @@ for i = 5, #ARGV do
       redis.call('EXPIRE', conv_key(m), ttl)
     else
       redis.call('EXPIRE', adv_key(m), ttl)
+      redis.call('EXPIRE', convs_key(m), ttl)
+      redis.call('EXPIRE', offers_key(m), ttl)
     end
   end
 end
