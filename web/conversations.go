@@ -85,6 +85,9 @@ func checkMessage(f protocol.Message) (chat.Entry, protocol.Code, string) {
 		code, msg, _ := protocol.Refusal(err)
 		return chat.Entry{}, code, msg
 	}
+	if f.BadText {
+		return chat.Entry{}, protocol.CodeBadUTF8, chat.ErrBadUTF8.Error()
+	}
 	text, err := chat.CleanText(f.Text)
 	if code, msg, ok := protocol.Refusal(err); ok {
 		return chat.Entry{}, code, msg
@@ -120,6 +123,9 @@ func (s *Server) appendMessage(sock *socket.Socket, e chat.Entry, conv string) {
 func checkTransfer(f protocol.Transfer) (note, problem string) {
 	if (f.ToAdvisor == "") == (f.ToQueue == "") {
 		return "", "give exactly one of to_advisor and to_queue"
+	}
+	if f.BadNote {
+		return "", "note: " + chat.ErrBadUTF8.Error()
 	}
 	if strings.TrimSpace(f.Note) == "" {
 		return "", ""

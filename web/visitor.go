@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -124,7 +125,8 @@ func (v *visitor) start(data []byte) {
 		return
 	}
 	if !v.srv.pages.supports(f.Lang) {
-		f.Lang = defaultLanguage
+		v.sock.SendError(protocol.CodeBadRequest, "lang must be one of "+strings.Join(v.srv.pages.langs, ", "), "", "")
+		return
 	}
 	if now := v.srv.now(); !v.srv.hours.Open(now) {
 		msg := "the chat is closed"

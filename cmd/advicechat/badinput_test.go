@@ -77,7 +77,12 @@ func TestVisitorBadInput(t *testing.T) {
 		{"empty text", messageFrame("e1", ""), "empty", "e1"},
 		{"white space only", messageFrame("e2", " \n\t  "), "empty", "e2"},
 		{"text too long", messageFrame("e3", strings.Repeat("a", chat.MaxTextRunes+1)), "too_long", "e3"},
-		{"invalid UTF-8", []byte("{\"type\":\"message\",\"id\":\"e4\",\"text\":\"bad \xff\xfe bytes\"}"), "bad_utf8", ""},
+		{"invalid UTF-8", []byte("{\"type\":\"message\",\"id\":\"e4\",\"text\":\"bad \xff\xfe bytes\"}"), "bad_utf8", "e4"},
+		{"lone high surrogate", []byte(`{"type":"message","id":"e5","text":"half \ud800 pair"}`), "bad_utf8", "e5"},
+		{"lone low surrogate", []byte(`{"type":"message","id":"e6","text":"\udc00"}`), "bad_utf8", "e6"},
+		{"high surrogate then no low", []byte(`{"type":"message","id":"e7","text":"\ud83d\u0041"}`), "bad_utf8", "e7"},
+		{"invalid UTF-8 in the id", []byte("{\"type\":\"message\",\"id\":\"e\xff8\",\"text\":\"fine\"}"), "bad_request", "e\uFFFD8"},
+		{"invalid UTF-8 outside a message", []byte("{\"type\":\"typing\",\"x\":\"\xff\"}"), "bad_utf8", ""},
 		{"bad client id", messageFrame("has space", "hi"), "bad_request", "has space"},
 		{"missing client id", []byte(`{"type":"message","text":"hi"}`), "bad_request", ""},
 		{"client id reused with other text", messageFrame("orig", "second"), "bad_request", "orig"},
@@ -99,6 +104,11 @@ func TestVisitorBadInput(t *testing.T) {
 		t.Errorf("seq after bad input = %d, want %d: something was stored", next.num("seq"), first.num("seq")+1)
 	}
 	adv.expect("message after bad input", isText(conv, "still here"))
+
+	// A surrogate pair written as escapes is one character, stored as sent.
+	v.sendRaw([]byte(`{"type":"message","id":"pair","text":"smile \ud83d\ude00"}`))
+	v.expect("ack pair", isAck("pair"))
+	adv.expect("the pair as one character", isText(conv, "smile \U0001F600"))
 	exchange(t, ctl, adv, ctlConv, "control")
 }
 
@@ -158,6 +168,10 @@ func TestVisitorResumeRefused(t *testing.T) {
 		{"message before start", string(messageFrame("m1", "hi")), "not_started"},
 		{"end before start", `{"type":"end"}`, "not_started"},
 		{"start with unknown audience", `{"type":"start","audience":"everyone","lang":"nl"}`, "bad_request"},
+		{"start without lang", `{"type":"start","audience":"public"}`, "bad_request"},
+		{"start with unknown lang", `{"type":"start","audience":"public","lang":"xx"}`, "bad_request"},
+		{"start with upper-case lang", `{"type":"start","audience":"public","lang":"EN"}`, "bad_request"},
+		{"start with a region", `{"type":"start","audience":"public","lang":"en-GB"}`, "bad_request"},
 	}
 	c := a.visitor(t)
 	for _, tt := range staying {

@@ -82,6 +82,9 @@ type Message struct {
 	Conversation string `json:"conversation,omitempty"`
 	ID           string `json:"id"`
 	Text         string `json:"text"`
+	// BadText: the text as sent was not valid UTF-8 or held a lone
+	// surrogate escape; Text then has U+FFFD in its place (text.go).
+	BadText bool `json:"-"`
 }
 
 // Hello is an advisor socket's first frame: per conversation, the last seq
@@ -115,6 +118,9 @@ type Transfer struct {
 	ToAdvisor    string `json:"to_advisor,omitempty"`
 	ToQueue      string `json:"to_queue,omitempty"`
 	Note         string `json:"note,omitempty"`
+	// BadNote: the note as sent was not valid UTF-8 or held a lone
+	// surrogate escape (text.go).
+	BadNote bool `json:"-"`
 }
 
 // Alias sets the advisor's display name.

@@ -625,15 +625,16 @@ func (s *Socket) ReadFrame() (string, []byte, error) {
 		s.SendError(protocol.CodeBadJSON, "frames must be JSON text", "", "")
 		return "", nil, nil
 	}
-	// Checked on the raw frame: encoding/json would quietly turn invalid
-	// bytes into U+FFFD.
-	if !utf8.Valid(data) {
-		s.SendError(protocol.CodeBadUTF8, "frame is not valid UTF-8", "", "")
-		return "", nil, nil
-	}
 	var head protocol.Head
 	if err := json.Unmarshal(data, &head); err != nil || head.Type == nil {
 		s.SendError(protocol.CodeBadJSON, "frame is not a JSON object with a string type", "", "")
+		return "", nil, nil
+	}
+	// Checked on the raw frame: encoding/json would quietly turn invalid
+	// bytes into U+FFFD. In a message or note only the text's bytes count,
+	// and the refusal names the message (protocol.Message.BadText).
+	if t := *head.Type; t != protocol.TypeMessage && t != protocol.TypeNote && !utf8.Valid(data) {
+		s.SendError(protocol.CodeBadUTF8, "frame is not valid UTF-8", "", "")
 		return "", nil, nil
 	}
 	return *head.Type, data, nil
