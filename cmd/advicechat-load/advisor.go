@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // advisorClient plays one advisor's console page: log in, go on duty,
@@ -191,7 +193,7 @@ func (a *advisorClient) connect(ctx context.Context) {
 		}
 	}
 	a.traceAll("conn %d to %s, > hello %v", a.gen, target, after)
-	if err := c.send(helloFrame{Type: "hello", After: after, At: at}); err != nil {
+	if err := c.send(protocol.Hello{Type: protocol.TypeHello, After: after, At: at}); err != nil {
 		return
 	}
 	if every := a.r.cfg.ReconnectEvery; every > 0 && !a.stopping {
@@ -232,11 +234,11 @@ func (a *advisorClient) handle(f inFrame) {
 	a.failures = 0
 	if f.conv != "" {
 		traceFrame(a.r.chk, f.conv, sideAdvisor+" "+a.acct.Name, f)
-	} else if f.Type == "error" {
+	} else if f.Type == protocol.TypeError {
 		a.traceAll("< error %s id=%q: %s", f.Code, f.ID, f.Text)
 	}
 	switch f.Type {
-	case "status":
+	case protocol.TypeStatus:
 		a.onDuty = f.Duty != nil && *f.Duty
 		// Off duty at the start, or after the grace period ran out.
 		a.wantDuty = !a.onDuty && !a.stopping
@@ -244,25 +246,25 @@ func (a *advisorClient) handle(f inFrame) {
 			a.isReady = true
 			close(a.ready)
 		}
-	case "assigned":
+	case protocol.TypeAssigned:
 		cv := a.conv(f.conv)
 		cv.owned = true
 		cv.stream = a.r.chk.Stream(cv.id, sideAdvisor, cv.view.high)
-	case "unassigned":
+	case protocol.TypeUnassigned:
 		cv := a.conv(f.conv)
 		cv.owned = false
 		if f.Reason == "ended" {
 			a.complete(cv)
 		}
-	case "entry":
+	case protocol.TypeEntry:
 		a.entry(f)
-	case "ack":
+	case protocol.TypeAck:
 		cv, ok := a.convs[f.conv]
 		if !ok {
 			return
 		}
 		acked(a.r.chk, cv.replies, cv.id, sideAdvisor, f)
-	case "interrupted":
+	case protocol.TypeInterrupted:
 		cv, ok := a.convs[f.conv]
 		if !ok {
 			return
@@ -273,8 +275,8 @@ func (a *advisorClient) handle(f inFrame) {
 		cv.stream.Interrupted(f.Seq)
 		cv.view.interrupted(f.Seq)
 		unack(cv.replies, f.Seq)
-	case "error":
-		a.r.stats.err("server_" + f.Code)
+	case protocol.TypeError:
+		a.r.stats.err("server_" + string(f.Code))
 		a.refused(f)
 	}
 }
@@ -327,20 +329,20 @@ func (a *advisorClient) refused(f inFrame) {
 		}
 	}
 	switch f.Code {
-	case "rate_limited", "internal":
+	case protocol.CodeRateLimited, protocol.CodeInternal:
 		if m != nil {
 			m.sentGen, m.notBefore = 0, time.Now().Add(200*time.Millisecond)
 		} else if f.ID == "" {
 			cv.endSentGen = 0 // an end that failed: again
 		}
-	case "ended":
+	case protocol.CodeEnded:
 		if m != nil {
 			m.dead = true
 		}
 		if f.ID == "" {
 			a.complete(cv)
 		}
-	case "not_found":
+	case protocol.CodeNotFound:
 		// No longer ours (requeued); if it comes back, "assigned" says so.
 		cv.owned = false
 		if m != nil {
@@ -359,7 +361,7 @@ func (a *advisorClient) sendDue() {
 	now := time.Now()
 	if a.wantDuty && !a.stopping && a.dutySent != a.gen {
 		a.dutySent, a.wantDuty = a.gen, false
-		if err := c.send(dutyFrame{Type: "duty", On: true}); err != nil {
+		if err := c.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)}); err != nil {
 			return
 		}
 	}
@@ -385,7 +387,7 @@ func (a *advisorClient) sendDue() {
 			}
 			m.sentGen, m.everSent = a.gen, true
 			a.r.chk.Trace(cv.id, sideAdvisor, "%s: > message %s", a.acct.Name, m.cid)
-			if err := c.send(messageFrame{Type: "message", Conversation: cv.id, ID: m.cid, Text: m.text}); err != nil {
+			if err := c.send(protocol.Message{Type: protocol.TypeMessage, Conversation: cv.id, ID: m.cid, Text: m.text}); err != nil {
 				return
 			}
 			if a.rng.Float64() < a.r.cfg.ReconnectProb && !a.stopping {
@@ -398,14 +400,14 @@ func (a *advisorClient) sendDue() {
 		if wantEnd && cv.endSentGen != a.gen {
 			cv.endSentGen = a.gen
 			a.r.chk.Trace(cv.id, sideAdvisor, "%s: > end", a.acct.Name)
-			if err := c.send(endFrame{Type: "end", Conversation: cv.id}); err != nil {
+			if err := c.send(protocol.End{Type: protocol.TypeEnd, Conversation: cv.id}); err != nil {
 				return
 			}
 		}
 	}
 	if a.stopping && a.offSent != a.gen {
 		a.offSent = a.gen
-		_ = c.send(dutyFrame{Type: "duty", On: false})
+		_ = c.send(protocol.Duty{Type: protocol.TypeDuty, On: new(false)})
 	}
 	if a.stopping && a.offSent == a.gen && !a.onDuty && a.openOwned() == 0 {
 		a.stopDone = true

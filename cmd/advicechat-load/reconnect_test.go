@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advicechat/advicechat/web/protocol"
+
 	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 )
@@ -98,19 +100,19 @@ func startPair(t *testing.T) *pair {
 	}
 	p.cookie = http.Header{"Cookie": {ck.Name + "=" + ck.Value}}
 	p.adv = dialTest(t, p.target, "/ws/advisor", p.cookie)
-	p.adv.send(helloFrame{Type: "hello", After: map[string]int64{}})
-	p.adv.send(dutyFrame{Type: "duty", On: true})
-	p.adv.expect("on duty", func(f inFrame) bool { return f.Type == "status" && f.Duty != nil && *f.Duty })
+	p.adv.send(protocol.Hello{Type: protocol.TypeHello, After: map[string]int64{}})
+	p.adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
+	p.adv.expect("on duty", func(f inFrame) bool { return f.Type == protocol.TypeStatus && f.Duty != nil && *f.Duty })
 	p.vis = dialTest(t, p.target, "/ws/visitor", nil)
-	p.vis.send(startFrame{Type: "start", Audience: "public", Lang: "nl"})
-	st := p.vis.expect("started", func(f inFrame) bool { return f.Type == "started" })
+	p.vis.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
+	st := p.vis.expect("started", func(f inFrame) bool { return f.Type == protocol.TypeStarted })
 	p.conv, p.token = st.conv, st.Token
-	p.adv.expect("assigned", func(f inFrame) bool { return f.Type == "assigned" && f.conv == p.conv })
+	p.adv.expect("assigned", func(f inFrame) bool { return f.Type == protocol.TypeAssigned && f.conv == p.conv })
 	return p
 }
 
 func isAck(id string) func(inFrame) bool {
-	return func(f inFrame) bool { return f.Type == "ack" && f.ID == id }
+	return func(f inFrame) bool { return f.Type == protocol.TypeAck && f.ID == id }
 }
 
 // TestAdvisorGetsLastMessagesAfterEnd: the visitor writes while the
@@ -120,19 +122,19 @@ func isAck(id string) func(inFrame) bool {
 func TestAdvisorGetsLastMessagesAfterEnd(t *testing.T) {
 	t.Parallel()
 	p := startPair(t)
-	p.vis.send(messageFrame{Type: "message", ID: "v1", Text: "first"})
-	seen := p.adv.expect("v1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "v1" }).Seq
+	p.vis.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "first"})
+	seen := p.adv.expect("v1", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "v1" }).Seq
 
 	p.adv.close() // the advisor's network drops
-	p.vis.send(messageFrame{Type: "message", ID: "v2", Text: "one more thing, then I go"})
+	p.vis.send(protocol.Message{Type: protocol.TypeMessage, ID: "v2", Text: "one more thing, then I go"})
 	acked := p.vis.expect("ack v2", isAck("v2")).Seq
-	p.vis.send(endFrame{Type: "end"})
-	p.vis.expect("ended", func(f inFrame) bool { return f.Type == "entry" && f.Kind == "ended" })
+	p.vis.send(protocol.End{Type: protocol.TypeEnd})
+	p.vis.expect("ended", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.Kind == "ended" })
 
 	adv := dialTest(t, p.target, "/ws/advisor", p.cookie)
-	adv.send(helloFrame{Type: "hello", After: map[string]int64{p.conv: seen}})
+	adv.send(protocol.Hello{Type: protocol.TypeHello, After: map[string]int64{p.conv: seen}})
 	f, ok := adv.within(5*time.Second, func(f inFrame) bool {
-		return f.Type == "entry" && f.conv == p.conv && f.ID == "v2"
+		return f.Type == protocol.TypeEntry && f.conv == p.conv && f.ID == "v2"
 	})
 	if !ok {
 		t.Errorf("advisor resuming after seq %d never got the visitor's acked message v2 (seq %d)", seen, acked)
@@ -148,18 +150,18 @@ func TestAdvisorGetsLastMessagesAfterEnd(t *testing.T) {
 func TestAdvisorRetryAfterEnd(t *testing.T) {
 	t.Parallel()
 	p := startPair(t)
-	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
+	p.adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: p.conv, ID: "a1", Text: "hello"})
 	first := p.adv.expect("ack a1", isAck("a1")).Seq
-	p.vis.expect("a1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "a1" })
-	p.vis.send(endFrame{Type: "end"})
-	p.adv.expect("ended", func(f inFrame) bool { return f.Type == "entry" && f.Kind == "ended" })
+	p.vis.expect("a1", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "a1" })
+	p.vis.send(protocol.End{Type: protocol.TypeEnd})
+	p.adv.expect("ended", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.Kind == "ended" })
 
 	// The page never saw the ack (say) and retries.
-	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
+	p.adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: p.conv, ID: "a1", Text: "hello"})
 	f := p.adv.expect("answer to the retry", func(f inFrame) bool {
-		return (f.Type == "ack" || f.Type == "error") && f.ID == "a1"
+		return (f.Type == protocol.TypeAck || f.Type == protocol.TypeError) && f.ID == "a1"
 	})
-	if f.Type != "ack" || f.Seq != first {
+	if f.Type != protocol.TypeAck || f.Seq != first {
 		t.Errorf("retry of a stored message got %s %q (seq %d), want the first copy's ack with seq %d", f.Type, f.Code, f.Seq, first)
 	}
 }
@@ -177,20 +179,20 @@ func TestAdvisorInternalErrorNamesMessage(t *testing.T) {
 	p := startPair(t)
 	// Once the advisor has a live entry, its catch-up is done: a catch-up
 	// failing with Redis down would close the socket (1011), rightly.
-	p.vis.send(messageFrame{Type: "message", ID: "v1", Text: "hello?"})
-	p.adv.expect("v1", func(f inFrame) bool { return f.Type == "entry" && f.ID == "v1" })
+	p.vis.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "hello?"})
+	p.adv.expect("v1", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "v1" })
 	p.redis.kill(t)
 
-	p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: "a1", Text: "hello"})
-	f := p.adv.expect("an answer to a1", func(f inFrame) bool { return f.Type == "error" || f.Type == "ack" })
-	if f.Type != "error" || f.Code != "internal" || f.ID != "a1" || f.conv != p.conv {
+	p.adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: p.conv, ID: "a1", Text: "hello"})
+	f := p.adv.expect("an answer to a1", func(f inFrame) bool { return f.Type == protocol.TypeError || f.Type == protocol.TypeAck })
+	if f.Type != protocol.TypeError || f.Code != protocol.CodeInternal || f.ID != "a1" || f.conv != p.conv {
 		t.Errorf("message a1 with Redis down: got %s %q id %q conversation %q; want internal, id a1, conversation %s",
 			f.Type, f.Code, f.ID, f.conv, p.conv)
 	}
 
-	p.adv.send(endFrame{Type: "end", Conversation: p.conv})
-	f = p.adv.expect("an answer to the end", func(f inFrame) bool { return f.Type == "error" || f.Type == "entry" })
-	if f.Type != "error" || f.Code != "internal" || f.conv != p.conv {
+	p.adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: p.conv})
+	f = p.adv.expect("an answer to the end", func(f inFrame) bool { return f.Type == protocol.TypeError || f.Type == protocol.TypeEntry })
+	if f.Type != protocol.TypeError || f.Code != protocol.CodeInternal || f.conv != p.conv {
 		t.Errorf("end with Redis down: got %s %q conversation %q; want internal for conversation %s", f.Type, f.Code, f.conv, p.conv)
 	}
 }
@@ -207,12 +209,12 @@ func TestFaultLossReported(t *testing.T) {
 	for i, from := range []string{"visitor", "advisor", "visitor"} {
 		id := fmt.Sprintf("m%d", i)
 		if from == "visitor" {
-			p.vis.send(messageFrame{Type: "message", ID: id, Text: "text " + id})
+			p.vis.send(protocol.Message{Type: protocol.TypeMessage, ID: id, Text: "text " + id})
 		} else {
-			p.adv.send(messageFrame{Type: "message", Conversation: p.conv, ID: id, Text: "text " + id})
+			p.adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: p.conv, ID: id, Text: "text " + id})
 		}
-		last = p.adv.expect("entry "+id, func(f inFrame) bool { return f.Type == "entry" && f.ID == id })
-		p.vis.expect("entry "+id, func(f inFrame) bool { return f.Type == "entry" && f.ID == id })
+		last = p.adv.expect("entry "+id, func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == id })
+		p.vis.expect("entry "+id, func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == id })
 	}
 	keep := last.Seq - 2 // m1 and m2 are lost
 
@@ -227,7 +229,7 @@ func TestFaultLossReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]*testClient{"visitor": p.vis, "advisor": p.adv} {
-		f := c.expect(name+" told of the loss", func(f inFrame) bool { return f.Type == "interrupted" })
+		f := c.expect(name+" told of the loss", func(f inFrame) bool { return f.Type == protocol.TypeInterrupted })
 		if f.conv != p.conv || f.Seq != keep {
 			t.Errorf("%s: interrupted for %q at seq %d, want %s at %d", name, f.conv, f.Seq, p.conv, keep)
 		}
@@ -235,42 +237,44 @@ func TestFaultLossReported(t *testing.T) {
 
 	// Written after the failover: it takes a lost entry's seq and reaches
 	// both sides.
-	p.vis.send(messageFrame{Type: "message", ID: "m3", Text: "are you still there?"})
+	p.vis.send(protocol.Message{Type: protocol.TypeMessage, ID: "m3", Text: "are you still there?"})
 	// The entry may come before the ack or after it.
 	var acked, echoed bool
 	for !acked || !echoed {
-		f := p.vis.expect("ack and entry of m3", func(f inFrame) bool { return f.ID == "m3" && (f.Type == "ack" || f.Type == "entry") })
+		f := p.vis.expect("ack and entry of m3", func(f inFrame) bool {
+			return f.ID == "m3" && (f.Type == protocol.TypeAck || f.Type == protocol.TypeEntry)
+		})
 		if f.Seq != keep+1 {
 			t.Fatalf("visitor: m3 %s at seq %d, want the reused seq %d", f.Type, f.Seq, keep+1)
 		}
-		acked, echoed = acked || f.Type == "ack", echoed || f.Type == "entry"
+		acked, echoed = acked || f.Type == protocol.TypeAck, echoed || f.Type == protocol.TypeEntry
 	}
-	if f := p.adv.expect("m3", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" }); f.Seq != keep+1 {
+	if f := p.adv.expect("m3", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "m3" }); f.Seq != keep+1 {
 		t.Errorf("advisor got m3 at seq %d, want %d", f.Seq, keep+1)
 	}
 
 	// A page that was away during all this resumes from the lost m2, and
 	// says so with its at: it is told, then gets m3.
 	adv := dialTest(t, p.target, "/ws/advisor", p.cookie)
-	adv.send(helloFrame{Type: "hello", After: map[string]int64{p.conv: last.Seq}, At: map[string]int64{p.conv: last.EntryAt}})
-	f := adv.expect("resuming advisor told of the loss", func(f inFrame) bool { return f.Type == "interrupted" })
+	adv.send(protocol.Hello{Type: protocol.TypeHello, After: map[string]int64{p.conv: last.Seq}, At: map[string]int64{p.conv: last.EntryAt}})
+	f := adv.expect("resuming advisor told of the loss", func(f inFrame) bool { return f.Type == protocol.TypeInterrupted })
 	if f.Seq != keep {
 		t.Errorf("resuming advisor: interrupted at seq %d, want %d", f.Seq, keep)
 	}
-	adv.expect("m3 after the resume", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" })
+	adv.expect("m3 after the resume", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "m3" })
 
 	vis := dialTest(t, p.target, "/ws/visitor", nil)
-	vis.send(resumeFrame{Type: "resume", Conversation: p.conv, Token: p.token, After: last.Seq, At: last.EntryAt})
-	f = vis.expect("resuming visitor told of the loss", func(f inFrame) bool { return f.Type == "interrupted" || f.Type == "error" })
-	if f.Type != "interrupted" || f.Seq != keep {
+	vis.send(protocol.Resume{Type: protocol.TypeResume, Conversation: p.conv, Token: p.token, After: last.Seq, At: last.EntryAt})
+	f = vis.expect("resuming visitor told of the loss", func(f inFrame) bool { return f.Type == protocol.TypeInterrupted || f.Type == protocol.TypeError })
+	if f.Type != protocol.TypeInterrupted || f.Seq != keep {
 		t.Errorf("resuming visitor: got %s %q seq %d, want interrupted at %d", f.Type, f.Code, f.Seq, keep)
 	}
-	vis.expect("m3 after the resume", func(f inFrame) bool { return f.Type == "entry" && f.ID == "m3" })
+	vis.expect("m3 after the resume", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.ID == "m3" })
 
 	// Without at, a resume beyond the stream stays bad input.
 	bad := dialTest(t, p.target, "/ws/visitor", nil)
-	bad.send(resumeFrame{Type: "resume", Conversation: p.conv, Token: p.token, After: last.Seq + 5})
-	if f := bad.expect("an answer", func(f inFrame) bool { return f.Type == "error" || f.Type == "state" }); f.Type != "error" || f.Code != "bad_request" {
+	bad.send(protocol.Resume{Type: protocol.TypeResume, Conversation: p.conv, Token: p.token, After: last.Seq + 5})
+	if f := bad.expect("an answer", func(f inFrame) bool { return f.Type == protocol.TypeError || f.Type == protocol.TypeState }); f.Type != protocol.TypeError || f.Code != protocol.CodeBadRequest {
 		t.Errorf("resume beyond the stream without at: got %s %q, want error bad_request", f.Type, f.Code)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advicechat/advicechat/web/protocol"
+
 	"github.com/coder/websocket"
 )
 
@@ -144,10 +146,10 @@ func startFloodAdvisor(t *testing.T, target string, acct Advisor) *floodAdvisor 
 		c.drop()
 		<-a.done
 	})
-	if err := c.send(helloFrame{Type: "hello", After: map[string]int64{}}); err != nil {
+	if err := c.send(protocol.Hello{Type: protocol.TypeHello, After: map[string]int64{}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.send(dutyFrame{Type: "duty", On: true}); err != nil {
+	if err := c.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -183,8 +185,8 @@ func TestFaultSlowReader(t *testing.T) {
 
 	adv := startFloodAdvisor(t, target, flooder)
 	slow := dialSlow(t, target)
-	writeJSON(t, slow, startFrame{Type: "start", Audience: "professional", Lang: "nl"})
-	started := readUntil(t, slow, "started", func(f inFrame) bool { return f.Type == "started" })
+	writeJSON(t, slow, protocol.Start{Type: protocol.TypeStart, Audience: "professional", Lang: "nl"})
+	started := readUntil(t, slow, "started", func(f inFrame) bool { return f.Type == protocol.TypeStarted })
 	conv := started.conv
 	var convAssigned string
 	select {
@@ -195,7 +197,7 @@ func TestFaultSlowReader(t *testing.T) {
 	if convAssigned != conv {
 		t.Fatalf("flood advisor got %s, want %s", convAssigned, conv)
 	}
-	joined := readUntil(t, slow, "joined entry", func(f inFrame) bool { return f.Type == "entry" && f.Kind == "joined" })
+	joined := readUntil(t, slow, "joined entry", func(f inFrame) bool { return f.Type == protocol.TypeEntry && f.Kind == "joined" })
 	read := joined.Seq // the slow visitor has everything up to here
 
 	var (
@@ -213,7 +215,7 @@ func TestFaultSlowReader(t *testing.T) {
 	sent := 0
 	for sent < 3000 {
 		id := fmt.Sprintf("f-%d", sent)
-		if err := adv.conn.send(messageFrame{Type: "message", Conversation: conv, ID: id, Text: text + id}); err != nil {
+		if err := adv.conn.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: id, Text: text + id}); err != nil {
 			t.Fatalf("flood: %v", err)
 		}
 		sent++
@@ -239,7 +241,7 @@ func TestFaultSlowReader(t *testing.T) {
 			break
 		}
 		f, _ := decodeFrame(data, time.Now())
-		if f.Type != "entry" {
+		if f.Type != protocol.TypeEntry {
 			continue
 		}
 		if f.Seq != read+1 {
@@ -258,9 +260,9 @@ func TestFaultSlowReader(t *testing.T) {
 
 	// It resumes and gets the rest, in order, with no gap.
 	again := dialSlow(t, target)
-	writeJSON(t, again, resumeFrame{Type: "resume", Conversation: conv, Token: started.Token, After: read})
+	writeJSON(t, again, protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: started.Token, After: read})
 	for read < lastSeq {
-		f := readUntil(t, again, "the rest of the flood", func(f inFrame) bool { return f.Type == "entry" })
+		f := readUntil(t, again, "the rest of the flood", func(f inFrame) bool { return f.Type == protocol.TypeEntry })
 		if f.Seq != read+1 {
 			t.Fatalf("after resume got seq %d after %d", f.Seq, read)
 		}

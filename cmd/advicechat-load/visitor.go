@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // convView is what one client has of a conversation: the seqs it holds,
@@ -208,14 +210,14 @@ func (v *visitor) connect(ctx context.Context) {
 	v.trace("conn %d to %s", v.gen, target)
 	if v.conv == "" {
 		v.starting = true
-		if err := c.send(startFrame{Type: "start", Audience: v.r.cfg.Audience, Lang: "nl"}); err != nil {
+		if err := c.send(protocol.Start{Type: protocol.TypeStart, Audience: v.r.cfg.Audience, Lang: "nl"}); err != nil {
 			return // the reader sees the connection end
 		}
 		return
 	}
 	v.stream = v.r.chk.Stream(v.conv, sideVisitor, v.view.high)
 	v.trace("> resume after %d", v.view.high)
-	if err := c.send(resumeFrame{Type: "resume", Conversation: v.conv, Token: v.token, After: v.view.high, At: v.view.highAt()}); err != nil {
+	if err := c.send(protocol.Resume{Type: protocol.TypeResume, Conversation: v.conv, Token: v.token, After: v.view.high, At: v.view.highAt()}); err != nil {
 		return
 	}
 	v.armDrop()
@@ -257,7 +259,7 @@ func (v *visitor) handle(f inFrame) {
 	v.failures = 0
 	traceFrame(v.r.chk, v.conv, sideVisitor, f)
 	switch f.Type {
-	case "started":
+	case protocol.TypeStarted:
 		if !v.starting {
 			return
 		}
@@ -266,7 +268,7 @@ func (v *visitor) handle(f inFrame) {
 		v.r.chk.Started(v.conv)
 		v.stream = v.r.chk.Stream(v.conv, sideVisitor, 0)
 		v.armDrop()
-	case "entry":
+	case protocol.TypeEntry:
 		if f.conv != v.conv || v.stream == nil {
 			v.r.stats.err("entry_for_other_conversation")
 			return
@@ -282,17 +284,17 @@ func (v *visitor) handle(f inFrame) {
 			v.ended = true
 			v.r.chk.Done(v.conv, sideVisitor)
 		}
-	case "ack":
+	case protocol.TypeAck:
 		acked(v.r.chk, v.msgs, v.conv, sideVisitor, f)
-	case "interrupted":
+	case protocol.TypeInterrupted:
 		if f.conv != v.conv || v.stream == nil {
 			return
 		}
 		v.stream.Interrupted(f.Seq)
 		v.view.interrupted(f.Seq)
 		unack(v.msgs, f.Seq)
-	case "error":
-		v.r.stats.err("server_" + f.Code)
+	case protocol.TypeError:
+		v.r.stats.err("server_" + string(f.Code))
 		v.refused(f)
 	}
 }
@@ -316,22 +318,22 @@ func (v *visitor) refused(f inFrame) {
 		}
 	}
 	switch f.Code {
-	case "rate_limited", "internal":
+	case protocol.CodeRateLimited, protocol.CodeInternal:
 		wait := 200 * time.Millisecond
-		if f.Code == "rate_limited" {
+		if f.Code == protocol.CodeRateLimited {
 			wait = time.Second
 		}
 		if m != nil {
 			m.sentGen, m.notBefore = 0, time.Now().Add(wait)
-		} else if f.Code == "internal" && v.conn != nil {
+		} else if f.Code == protocol.CodeInternal && v.conn != nil {
 			// A failed start or resume: try again on a fresh socket.
 			v.conn.drop()
 		}
-	case "ended":
+	case protocol.CodeEnded:
 		if m != nil {
 			m.dead = true
 		}
-	case "not_found", "unauthorized":
+	case protocol.CodeNotFound, protocol.CodeUnauthorized:
 		v.r.logf("visitor %d (%s): %s: %s", v.idx, v.conv, f.Code, f.Text)
 		v.fatal = true
 	}
@@ -368,7 +370,7 @@ func (v *visitor) sendDue() {
 		m.sentGen, m.everSent = v.gen, true
 		allAcked = false
 		v.trace("> message %s", m.cid)
-		if err := c.send(messageFrame{Type: "message", ID: m.cid, Text: m.text}); err != nil {
+		if err := c.send(protocol.Message{Type: protocol.TypeMessage, ID: m.cid, Text: m.text}); err != nil {
 			return
 		}
 		if v.rng.Float64() < v.r.cfg.ReconnectProb {
@@ -380,7 +382,7 @@ func (v *visitor) sendDue() {
 	if v.ends && allAcked && v.replies >= len(v.msgs) && v.endSentGen != v.gen {
 		v.endSentGen = v.gen
 		v.trace("> end")
-		_ = c.send(endFrame{Type: "end"})
+		_ = c.send(protocol.End{Type: protocol.TypeEnd})
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // inFrame is any server frame, decoded into the union of the fields the
@@ -26,7 +28,7 @@ type inFrame struct {
 	Reason string          `json:"reason"`
 	Token  string          `json:"token"`
 	Status string          `json:"status"`
-	Code   string          `json:"code"`
+	Code   protocol.Code   `json:"code"`
 	Duty   *bool           `json:"duty"`
 	// EntryAt is an entry's at (ms): with its seq, what a resume names.
 	EntryAt int64 `json:"at"`
@@ -196,55 +198,20 @@ func closeKind(w *wsConn) string {
 // traceFrame records a received frame in conv's trace.
 func traceFrame(chk *Checker, conv, who string, f inFrame) {
 	switch f.Type {
-	case "entry":
+	case protocol.TypeEntry:
 		chk.Trace(conv, who, "< entry %d %s %s %s %s", f.Seq, f.Kind, f.From, f.ID, f.Reason)
-	case "ack":
+	case protocol.TypeAck:
 		chk.Trace(conv, who, "< ack %s %d", f.ID, f.Seq)
-	case "error":
+	case protocol.TypeError:
 		chk.Trace(conv, who, "< error %s id=%q: %s", f.Code, f.ID, f.Text)
-	case "state":
+	case protocol.TypeState:
 		chk.Trace(conv, who, "< state %s %s", f.Status, f.Reason)
-	case "started":
+	case protocol.TypeStarted:
 		chk.Trace(f.conv, who, "< started")
 	default:
 		chk.Trace(conv, who, "< %s %s", f.Type, f.Reason)
 	}
 }
-
-// Client frames (docs/protocol.md).
-type (
-	startFrame struct {
-		Type     string `json:"type"`
-		Audience string `json:"audience"`
-		Lang     string `json:"lang"`
-	}
-	resumeFrame struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation"`
-		Token        string `json:"token"`
-		After        int64  `json:"after"`
-		At           int64  `json:"at,omitempty"`
-	}
-	messageFrame struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation,omitempty"`
-		ID           string `json:"id"`
-		Text         string `json:"text"`
-	}
-	helloFrame struct {
-		Type  string           `json:"type"`
-		After map[string]int64 `json:"after"`
-		At    map[string]int64 `json:"at,omitempty"`
-	}
-	dutyFrame struct {
-		Type string `json:"type"`
-		On   bool   `json:"on"`
-	}
-	endFrame struct {
-		Type         string `json:"type"`
-		Conversation string `json:"conversation,omitempty"`
-	}
-)
 
 // sourceAddr is the loopback address visitor idx connects from when
 // targets are on 127.0.0.0/8: 127.1.0.1, 127.1.0.2, ...
