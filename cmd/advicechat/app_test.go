@@ -20,6 +20,7 @@ import (
 
 	"github.com/advicechat/advicechat/chat/redisstore/redistest"
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // app is one instance of the whole service, started by run on port 0.
@@ -283,7 +284,7 @@ func (a *app) advisor(tb testing.TB, hc *http.Client, after map[string]int64) *c
 	if after == nil {
 		after = map[string]int64{}
 	}
-	c.send(map[string]any{"type": "hello", "after": after})
+	c.send(protocol.Hello{Type: protocol.TypeHello, After: after})
 	return c
 }
 

@@ -39,15 +39,15 @@ func activeConversation(t *testing.T, a *app, adv *client) (*client, string, str
 // exchange checks that a conversation still works both ways.
 func exchange(t *testing.T, v, adv *client, conv, tag string) {
 	t.Helper()
-	v.send(map[string]any{"type": "message", "id": "v-" + tag, "text": "visitor " + tag})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v-" + tag, Text: "visitor " + tag})
 	v.expect("ack", isAck("v-"+tag))
 	adv.expect("visitor "+tag, isText(conv, "visitor "+tag))
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "a-" + tag, "text": "advisor " + tag})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a-" + tag, Text: "advisor " + tag})
 	v.expect("advisor "+tag, isText(conv, "advisor "+tag))
 }
 
 func messageFrame(id, text string) []byte {
-	b, _ := json.Marshal(map[string]any{"type": "message", "id": id, "text": text})
+	b, _ := json.Marshal(protocol.Message{Type: protocol.TypeMessage, ID: id, Text: text})
 	return b
 }
 
@@ -60,7 +60,7 @@ func TestVisitorBadInput(t *testing.T) {
 	ctl, ctlConv, _ := activeConversation(t, a, adv)
 	v, conv, _ := activeConversation(t, a, adv)
 
-	v.send(map[string]any{"type": "message", "id": "orig", "text": "first"})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "orig", Text: "first"})
 	first := v.expect("ack orig", isAck("orig"))
 
 	tests := []struct {
@@ -98,7 +98,7 @@ func TestVisitorBadInput(t *testing.T) {
 	}
 
 	// Nothing bad was stored: the next message follows the first directly.
-	v.send(map[string]any{"type": "message", "id": "after", "text": "still here"})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "after", Text: "still here"})
 	next := v.expect("ack after", isAck("after"))
 	if next.num("seq") != first.num("seq")+1 {
 		t.Errorf("seq after bad input = %d, want %d: something was stored", next.num("seq"), first.num("seq")+1)
@@ -181,7 +181,7 @@ func TestVisitorResumeRefused(t *testing.T) {
 		}
 	}
 	// The same socket can still resume properly afterwards.
-	c.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	c.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 	c.expect("state active", isState("active"))
 
 	// One socket per conversation: the one that had it is closed with
@@ -243,7 +243,7 @@ func TestSocketOrigin(t *testing.T) {
 	}
 	// The right origin works for both.
 	v := a.visitor(t)
-	v.send(map[string]any{"type": "start", "audience": "professional", "lang": "en"})
+	v.send(protocol.Start{Type: protocol.TypeStart, Audience: "professional", Lang: "en"})
 	v.expectType("started")
 	adv := a.advisor(t, hc, nil)
 	adv.expectType("status")
@@ -267,7 +267,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 
 	b := startWithEnv(t, a.Redis, a.env)
 	v2 := b.visitor(t)
-	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	v2.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 	v2.expect("state active", isState("active"))
 	v2.expect("earlier message", isText(conv, "advisor before"))
 	adv2 := b.advisor(t, hc, nil)
@@ -305,7 +305,7 @@ func TestSilentSocketClosed(t *testing.T) {
 	if code := probe.expectClose(); code != websocket.StatusPolicyViolation {
 		t.Fatalf("probe closed with %d, want 1008", code)
 	}
-	v.send(map[string]any{"type": "message", "id": "late", "text": "na de timeout"})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "late", Text: "na de timeout"})
 	select {
 	case <-v.closed:
 		t.Fatalf("started socket was closed: %v", v.err)

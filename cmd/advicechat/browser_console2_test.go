@@ -11,6 +11,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // The canned responses of TestBrowserConsoleTools: two that "/wel" finds,
@@ -64,11 +66,11 @@ func TestBrowserConsoleTools(t *testing.T) {
 
 	// Two visitors, in English and in Dutch; Anna has both.
 	v1 := a.visitor(t)
-	v1.send(map[string]any{"type": "start", "audience": "public", "lang": "en"})
+	v1.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "en"})
 	conv1 := v1.expectType("started").str("conversation")
 	v1.expect("joined", isEntry(conv1, "joined"))
 	v2 := a.visitor(t)
-	v2.send(map[string]any{"type": "start", "audience": "public", "lang": "nl"})
+	v2.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
 	conv2 := v2.expectType("started").str("conversation")
 	v2.expect("joined", isEntry(conv2, "joined"))
 	anna.do("open the English conversation",
@@ -80,15 +82,15 @@ func TestBrowserConsoleTools(t *testing.T) {
 
 	// Typing: in the open conversation a line says so; another one is
 	// marked in the list. The visitor's message clears the line at once.
-	v1.send(map[string]any{"type": "typing"})
+	v1.send(protocol.Target{Type: protocol.TypeTyping})
 	waitText(anna, "typing", "The visitor is typing…")
-	v2.send(map[string]any{"type": "typing"})
+	v2.send(protocol.Target{Type: protocol.TypeTyping})
 	anna.waitFor("the other conversation marked", `(id) =>
 		document.querySelector('#conversations button[data-conversation="' + id + '"] .conv-typing')?.textContent === 'typing…'`, conv2)
 	if n := tabRun(anna, "marks", chromedp.Evaluate[int](`document.querySelectorAll('#conversations .conv-typing').length`)); n != 1 {
 		t.Errorf("%d conversations marked as typing, want only the one not open", n)
 	}
-	v1.send(map[string]any{"type": "message", "id": "v1", "text": "Hello? My brother worries me."})
+	v1.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "Hello? My brother worries me."})
 	anna.messageText("visitor", 1)
 	if got := evalString(anna, "typing line", `document.getElementById('typing').textContent`); got != "" {
 		t.Errorf("after the visitor's message the typing line says %q, want nothing", got)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestBrowserConsole drives what the advisor console does with offers,
@@ -89,7 +91,7 @@ func TestBrowserConsole(t *testing.T) {
 	)
 	// So does one in danger, who goes first.
 	urgent := a.visitor(t)
-	urgent.send(map[string]any{"type": "start", "audience": "professional", "lang": "tr", "urgent": true})
+	urgent.send(protocol.Start{Type: protocol.TypeStart, Audience: "professional", Lang: "tr", Urgent: true})
 	urgentConv := urgent.expectType("started").str("conversation")
 	// Anna is full: she sees both waiting, the one in danger flagged and
 	// first, and can take neither.

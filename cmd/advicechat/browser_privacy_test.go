@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // privacyXSSPayloads are message texts that a page rendering text as HTML
@@ -112,7 +114,7 @@ func TestBrowserVisitorLeavesNoTrace(t *testing.T) {
 
 		// Advisor to visitor: shown as exactly this text.
 		id := fmt.Sprintf("a-%d", i)
-		adv.send(map[string]any{"type": "message", "conversation": conv, "id": id, "text": p})
+		adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: id, Text: p})
 		if f := adv.expect("ack or error "+id, func(f frame) bool {
 			return (f.str("type") == "ack" || f.str("type") == "error") && f.str("id") == id
 		}); f.str("type") != "ack" {

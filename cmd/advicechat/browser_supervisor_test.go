@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestBrowserSupervisor drives the supervisor view in a real Chromium: a
@@ -98,7 +100,7 @@ func TestBrowserSupervisor(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("reassign-dialog")),
 		chromedp.SetValue(chromedp.ID("reassign-target"), "a:anna"),
 	)
-	anna.send(map[string]any{"type": "duty", "on": false})
+	anna.send(protocol.Duty{Type: protocol.TypeDuty, On: new(false)})
 	anna.expect("off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
 	tab.waitFor("anna off duty", `() => document.querySelector('#advisors tr[data-key="anna"] .duty-state[data-duty="false"]') !== null`)
 	tab.do("submit", chromedp.Click(chromedp.ID("reassign-submit")))
@@ -112,7 +114,7 @@ func TestBrowserSupervisor(t *testing.T) {
 	// Visitors' feedback, read on request: a visitor whose conversation
 	// ended left a comment.
 	v3, c3, token3 := startConversation(t, a, "public")
-	v3.send(map[string]any{"type": "end"})
+	v3.send(protocol.End{Type: protocol.TypeEnd})
 	v3.expect("ended", isEntry(c3, "ended"))
 	if status, code := postFeedback(t, a, feedbackBody(c3, token3, 4, "Dank u, dit hielp."), nil); status != 204 {
 		t.Fatalf("feedback: %d %q", status, code)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advicechat/advicechat/web/protocol"
+
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -75,7 +77,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	axe.check(vis, "visitor chatting with typing en")
 	stopTyping()
 	const reply = "Goed dat u schrijft. Wat maakt u ongerust?"
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "a1", "text": reply})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a1", Text: reply})
 	if got := vis.messageText("advisor", 1); got != reply {
 		t.Errorf("visitor sees advisor message %q, want %q", got, reply)
 	}
@@ -137,7 +139,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 
 	// The advisor ends: the question is asked, and nothing is left in the
 	// tab's storage.
-	adv.send(map[string]any{"type": "end", "conversation": conv})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv})
 	vis.do("ended",
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ended"]`)),
 		chromedp.WaitVisible(chromedp.ID("feedback")),
@@ -219,7 +221,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	// The token the page keeps while the chat lasts, for an answer sent
 	// behind the page's back below.
 	arToken := evalString(ar, "token", `sessionStorage.getItem('advicechat.token') ?? ''`)
-	adv.send(map[string]any{"type": "message", "conversation": arConv, "id": "a2", "text": "أهلًا، تفضل."})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: arConv, ID: "a2", Text: "أهلًا، تفضل."})
 	ar.messageText("advisor", 1)
 	ar.do("type", chromedp.SendKeys(chromedp.ID("text"), "لدي سؤال."))
 	pressEnter(ar)
@@ -229,7 +231,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 	assertDirection(ar, "ar", "rtl")
 	axe.check(ar, "visitor chatting with typing ar")
 	stopTyping()
-	adv.send(map[string]any{"type": "end", "conversation": arConv})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: arConv})
 	ar.do("ended", chromedp.WaitVisible(chromedp.CSS(`body[data-state="ended"]`)), chromedp.WaitVisible(chromedp.ID("feedback")))
 	axe.check(ar, "visitor ended with feedback ar")
 	assertStorageEmpty(ar, "after the Arabic chat ended")
@@ -282,7 +284,7 @@ func TestBrowserVisitorTypingFeedbackSave(t *testing.T) {
 // socket directly: the test's goroutine reads it meanwhile.
 func keepAdvisorTyping(t *testing.T, adv *client, conv string) (stop func()) {
 	t.Helper()
-	frame, err := json.Marshal(map[string]any{"type": "typing", "conversation": conv})
+	frame, err := json.Marshal(protocol.Target{Type: protocol.TypeTyping, Conversation: conv})
 	if err != nil {
 		t.Fatal(err)
 	}

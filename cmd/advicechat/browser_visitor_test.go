@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestBrowserVisitorRouting drives the visitor page's routing features in
@@ -91,7 +93,7 @@ func onDutyAssigned(t *testing.T, a *app, username string, flags ...string) (*cl
 	t.Helper()
 	adv := a.advisor(t, a.login(t, username, a.addAdvisor(t, username, flags...)), nil)
 	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
-	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	got := expectEach(adv, "on duty and assigned",
 		func(f frame) bool { return f.str("type") == "status" && f["duty"] == true },
 		isType("assigned"))
@@ -329,7 +331,7 @@ func visitorTransfer(t *testing.T, b *browser, axe *axeChecker) {
 	bert, _ := onDutyAdvisor(t, a, "bert", "-name", "Bert", "-max", "1")
 
 	const note = "Internal: worried parent, first advice given."
-	anna.send(map[string]any{"type": "transfer", "conversation": conv, "to_advisor": "bert", "note": note})
+	anna.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv, ToAdvisor: "bert", Note: note})
 	vis.waitFor("transferred to Bert", `() => [...document.querySelectorAll('#messages li[data-kind="transferred"]')].some((li) => li.textContent === 'Uw gesprek is overgedragen aan Bert.')`)
 	vis.waitFor("advisor named Bert", `() => document.getElementById('advisor').textContent.includes('Bert')`)
 	if got := evalString(vis, "body text", `document.body.innerText`); strings.Contains(got, note) {
@@ -340,7 +342,7 @@ func visitorTransfer(t *testing.T, b *browser, axe *axeChecker) {
 	}
 
 	bert.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
-	bert.send(map[string]any{"type": "transfer", "conversation": conv, "to_queue": "public"})
+	bert.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv, ToQueue: "public"})
 	vis.waitFor("back in the queue", `() => [...document.querySelectorAll('#messages li[data-kind="transferred"]')].some((li) => li.textContent === 'Uw gesprek wacht op een andere adviseur.')`)
 	vis.assertNoPageErrors()
 }

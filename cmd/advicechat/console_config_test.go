@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestBadConsoleConfig: a canned-response file with a mistake, or an
@@ -62,18 +64,18 @@ func TestConsoleConfigAndOutcomes(t *testing.T) {
 	if tags, _ := cf["tags"].([]any); len(tags) != 3 || tags[1] != "advice-given" {
 		t.Errorf("tags %v, want the configured three", cf["tags"])
 	}
-	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	_, conv, _ := startConversation(t, a, "public")
 	adv.expect("assigned", isType("assigned"))
 
-	adv.send(map[string]any{"type": "end", "conversation": conv, "tags": []string{"advice-given", "helped"}})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv, Tags: []string{"advice-given", "helped"}})
 	if f := adv.expect("refused", isErrorFor(conv)); f.str("code") != "bad_request" {
 		t.Errorf("end with an unknown tag: code %q, want bad_request", f.str("code"))
 	}
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "m1", "text": "still open?"})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "m1", Text: "still open?"})
 	adv.expect("still open: the message is acked", isAck("m1"))
 
-	adv.send(map[string]any{"type": "end", "conversation": conv, "tags": []string{"advice-given", "jihadist", "advice-given"}})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv, Tags: []string{"advice-given", "jihadist", "advice-given"}})
 	adv.expect("ended", isEntry(conv, "ended"))
 	body := readMetrics(t, a)
 	for _, want := range []string{`advicechat_outcomes_total{tag="advice-given"} 1`, `advicechat_outcomes_total{tag="jihadist"} 1`} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/advicechat/advicechat/cmd/advicechat/config"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 func isEntry(conv, kind string) func(frame) bool {
@@ -32,7 +33,7 @@ func onDutyAdvisor(t *testing.T, a *app, username string, flags ...string) (*cli
 	hc := a.login(t, username, pw)
 	adv := a.advisor(t, hc, nil)
 	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
-	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	// A conversation that already waits may be assigned before the
 	// status comes: keep what arrives meanwhile for the caller.
 	adv.expectKeeping("status on duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == true })
@@ -43,7 +44,7 @@ func onDutyAdvisor(t *testing.T, a *app, username string, flags ...string) (*cli
 func startConversation(t *testing.T, a *app, audience string) (v *client, conv, token string) {
 	t.Helper()
 	v = a.visitor(t)
-	v.send(map[string]any{"type": "start", "audience": audience, "lang": "nl"})
+	v.send(protocol.Start{Type: protocol.TypeStart, Audience: audience, Lang: "nl"})
 	f := v.expectType("started")
 	return v, f.str("conversation"), f.str("token")
 }
@@ -68,7 +69,7 @@ func TestConversationEndToEnd(t *testing.T) {
 	adv.expect("joined entry", isEntry(conv, "joined"))
 
 	// Visitor to advisor.
-	v.send(map[string]any{"type": "message", "id": "v1", "text": "  Mijn zoon praat over rare dingen  "})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "  Mijn zoon praat over rare dingen  "})
 	ack := v.expect("ack v1", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "v1" })
 	got := adv.expect("visitor message", isText(conv, "Mijn zoon praat over rare dingen"))
 	if got.num("seq") != ack.num("seq") || got.str("from") != "visitor" {
@@ -76,7 +77,7 @@ func TestConversationEndToEnd(t *testing.T) {
 	}
 
 	// Advisor to visitor.
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "a1", "text": "Vertel eens meer."})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a1", Text: "Vertel eens meer."})
 	adv.expect("ack a1", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "a1" })
 	reply := v.expect("advisor message", isText(conv, "Vertel eens meer."))
 	if reply.str("from") != "advisor" || reply.str("name") != "Anna" {
@@ -88,16 +89,16 @@ func TestConversationEndToEnd(t *testing.T) {
 	v.conn.CloseNow()
 	const during = 5
 	for i := range during {
-		adv.send(map[string]any{"type": "message", "conversation": conv, "id": fmt.Sprintf("a-during-%d", i), "text": fmt.Sprintf("while away %d", i)})
+		adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: fmt.Sprintf("a-during-%d", i), Text: fmt.Sprintf("while away %d", i)})
 		adv.expect("ack", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == fmt.Sprintf("a-during-%d", i) })
 	}
 
 	// Resume from the last seq seen; the advisor keeps writing meanwhile.
 	v2 := a.visitor(t)
-	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": lastSeen})
+	v2.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: lastSeen})
 	const after = 5
 	for i := range after {
-		adv.send(map[string]any{"type": "message", "conversation": conv, "id": fmt.Sprintf("a-after-%d", i), "text": fmt.Sprintf("after %d", i)})
+		adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: fmt.Sprintf("a-after-%d", i), Text: fmt.Sprintf("after %d", i)})
 	}
 	want := []string{}
 	for i := range during {
@@ -119,19 +120,19 @@ func TestConversationEndToEnd(t *testing.T) {
 	}
 
 	// A retry of an acked message with the same id stores nothing new.
-	v2.send(map[string]any{"type": "message", "id": "v1", "text": "Mijn zoon praat over rare dingen"})
+	v2.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "Mijn zoon praat over rare dingen"})
 	dup := v2.expect("ack of retry", func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "v1" })
 	if dup.num("seq") != ack.num("seq") {
 		t.Errorf("retry acked with seq %d, want the first copy's %d", dup.num("seq"), ack.num("seq"))
 	}
-	v2.send(map[string]any{"type": "message", "id": "v2", "text": "Dank u"})
+	v2.send(protocol.Message{Type: protocol.TypeMessage, ID: "v2", Text: "Dank u"})
 	next := adv.expect("next visitor message", isText(conv, "Dank u"))
 	if next.num("seq") != seq+1 {
 		t.Errorf("message after the retry has seq %d, want %d (the retry must not be stored)", next.num("seq"), seq+1)
 	}
 
 	// The advisor ends the conversation: both sides are told.
-	adv.send(map[string]any{"type": "end", "conversation": conv})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv})
 	ended := v2.expect("ended entry", isEntry(conv, "ended"))
 	if ended.str("reason") != "advisor" {
 		t.Errorf("ended reason %q, want advisor", ended.str("reason"))
@@ -144,7 +145,7 @@ func TestConversationEndToEnd(t *testing.T) {
 	adv.expect("ended entry", isEntry(conv, "ended"))
 
 	// Ended means ended: the advisor cannot write into it any more.
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "late", "text": "nog iets"})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "late", Text: "nog iets"})
 	e := adv.expect("error", func(f frame) bool { return f.str("type") == "error" && f.str("id") == "late" })
 	if e.str("code") != "ended" {
 		t.Errorf("message to ended conversation: code %q, want ended", e.str("code"))
@@ -175,7 +176,7 @@ func TestQueuePositionAndRequeue(t *testing.T) {
 	}
 
 	// Off duty: conv1 goes back to the front, ahead of conv2.
-	adv.send(map[string]any{"type": "duty", "on": false})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(false)})
 	adv.expect("unassigned conv1", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv1 })
 	v1.expectAll("requeued entry and position 1",
 		func(f frame) bool {
@@ -187,7 +188,7 @@ func TestQueuePositionAndRequeue(t *testing.T) {
 	v2.expect("position 2", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 2 })
 
 	// On duty again: the longest-waiting (conv1) comes first.
-	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	as := adv.expectType("assigned")
 	if got := as.obj("conversation").str("id"); got != conv1 {
 		t.Errorf("after going on duty again got %q, want the requeued %q first", got, conv1)
@@ -197,7 +198,7 @@ func TestQueuePositionAndRequeue(t *testing.T) {
 	v2.expect("position 1", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 1 })
 
 	// The visitor ends; capacity frees up and conv2 is assigned.
-	v1.send(map[string]any{"type": "end"})
+	v1.send(protocol.End{Type: protocol.TypeEnd})
 	v1.expect("ended", isEntry(conv1, "ended"))
 	as = adv.expect("assigned conv2", func(f frame) bool { return f.str("type") == "assigned" })
 	if got := as.obj("conversation").str("id"); got != conv2 {
@@ -218,9 +219,9 @@ func TestAdvisorReconnectSeesWhatChanged(t *testing.T) {
 	last := adv.expect("own message echo", isText(conv2, "advisor one")).num("seq")
 
 	adv.conn.CloseNow()
-	v1.send(map[string]any{"type": "end"})
+	v1.send(protocol.End{Type: protocol.TypeEnd})
 	v1.expect("ended", isEntry(conv1, "ended"))
-	v2.send(map[string]any{"type": "message", "id": "while-away", "text": "ben je er nog?"})
+	v2.send(protocol.Message{Type: protocol.TypeMessage, ID: "while-away", Text: "ben je er nog?"})
 	v2.expect("ack", isAck("while-away"))
 
 	adv2 := a.advisor(t, hc, map[string]int64{conv1: 3, conv2: last})
@@ -261,7 +262,7 @@ func TestHalfEndedConversationIsRepaired(t *testing.T) {
 	}
 
 	v2 := a.visitor(t)
-	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	v2.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 	e := v2.expect("ended entry", isEntry(conv, "ended"))
 	if e.str("reason") != "abandoned" {
 		t.Errorf("ended reason %q, want abandoned", e.str("reason"))
@@ -275,12 +276,12 @@ func TestResumeShowsCurrentState(t *testing.T) {
 	a := startApp(t, nil)
 	adv, _ := onDutyAdvisor(t, a, "otto", "-name", "Otto")
 	v, conv, token := activeConversation(t, a, adv)
-	adv.send(map[string]any{"type": "duty", "on": false})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(false)})
 	v.expect("requeued", isEntry(conv, "requeued"))
 	v.conn.CloseNow()
 
 	v2 := a.visitor(t)
-	v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	v2.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 	first := v2.expectType("state")
 	if first.str("status") != "waiting" || first.num("position") != 1 {
 		t.Errorf("first state after resume = %v, want waiting at position 1", first)
@@ -311,7 +312,7 @@ func TestWaitingConversationGoesToAdvisorComingOnDuty(t *testing.T) {
 	hc := a.login(t, "emma", pw)
 	adv := a.advisor(t, hc, nil)
 	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
-	adv.send(map[string]any{"type": "duty", "on": true})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	adv.expectAll("on duty and assigned",
 		func(f frame) bool { return f.str("type") == "status" && f["duty"] == true },
 		func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })

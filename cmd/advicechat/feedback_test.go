@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // postFeedback sends a feedback body from the app's own page and returns
@@ -53,7 +55,7 @@ func TestFeedback(t *testing.T) {
 	if code, e := postFeedback(t, a, feedbackBody(conv, token, 4, ""), nil); code != http.StatusConflict || e != "not_ended" {
 		t.Errorf("feedback before the end: %d %q, want 409 not_ended", code, e)
 	}
-	v.send(map[string]any{"type": "end"})
+	v.send(protocol.End{Type: protocol.TypeEnd})
 	v.expect("ended", isEntry(conv, "ended"))
 
 	const comment = "Het hielp, dank u. Fijn dat ik anoniem kon praten."
@@ -129,7 +131,7 @@ func TestSupervisorReadsFeedback(t *testing.T) {
 	for i, text := range []string{"Eerste reactie", "Tweede reactie"} {
 		v, conv, token := startConversation(t, a, "public")
 		adv.expect("assigned", isType("assigned"))
-		v.send(map[string]any{"type": "end"})
+		v.send(protocol.End{Type: protocol.TypeEnd})
 		v.expect("ended", isEntry(conv, "ended"))
 		if status, code := postFeedback(t, a, feedbackBody(conv, token, 5-i, text), nil); status != http.StatusNoContent {
 			t.Fatalf("feedback %d: %d %q", i, status, code)

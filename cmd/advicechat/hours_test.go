@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 var amsterdam = func() *time.Location {
@@ -106,13 +108,13 @@ func TestClosed(t *testing.T) {
 	}
 
 	v := a.visitor(t)
-	v.send(map[string]any{"type": "start", "audience": "public", "lang": "en"})
+	v.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "en"})
 	f := v.expectType("error")
 	if f.str("code") != "closed" || !strings.Contains(f.str("message"), "opens again at "+at.Format(time.RFC3339)) {
 		t.Errorf("start while closed = %v, want error closed naming %s", f, at.Format(time.RFC3339))
 	}
 	// The socket stays open and still refuses: nothing was started.
-	v.send(map[string]any{"type": "message", "id": "m1", "text": "hello"})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "m1", Text: "hello"})
 	v.expect("not_started", isError("not_started"))
 	for _, k := range a.Redis.Keys(t) {
 		if strings.Contains(k, "{c:") {

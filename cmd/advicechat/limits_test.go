@@ -7,6 +7,7 @@ import (
 
 	"github.com/advicechat/advicechat/cmd/advicechat/config"
 	"github.com/advicechat/advicechat/routing"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // from is a visitor's handshake as it arrives through a reverse proxy
@@ -19,7 +20,7 @@ func (a *app) from(tb testing.TB, client string) *client {
 }
 
 func tryStart(c *client) frame {
-	c.send(map[string]any{"type": "start", "audience": "public", "lang": "nl"})
+	c.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
 	return c.expect("started or error", func(f frame) bool { return f.str("type") == "started" || f.str("type") == "error" })
 }
 
@@ -70,12 +71,12 @@ func TestBlockSender(t *testing.T) {
 	// Only one's own conversation can be blocked.
 	other := a.from(t, "203.0.113.100")
 	tryStart(other)
-	adv.send(map[string]any{"type": "block", "conversation": "00000000000000000000000000000000"})
+	adv.send(protocol.End{Type: protocol.TypeBlock, Conversation: "00000000000000000000000000000000"})
 	if e := adv.expectType("error"); e.str("code") != "not_found" {
 		t.Errorf("block of an unknown conversation: %v, want not_found", e)
 	}
 
-	adv.send(map[string]any{"type": "block", "conversation": conv})
+	adv.send(protocol.End{Type: protocol.TypeBlock, Conversation: conv})
 	e := v.expect("ended entry", isEntry(conv, "ended"))
 	if e.str("reason") != "blocked" {
 		t.Errorf("ended reason %q, want blocked", e.str("reason"))

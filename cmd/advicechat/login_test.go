@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // loginResult is the answer to one POST /advisor/login.
@@ -400,11 +402,11 @@ func TestAuditLog(t *testing.T) {
 	v, conv, token := startConversation(t, a, "public")
 	adv.expectType("assigned")
 	const secretText = "my address is Kerkstraat 1"
-	v.send(map[string]any{"type": "message", "id": "v1", "text": secretText})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: secretText})
 	adv.expect("visitor message", isText(conv, secretText))
-	adv.send(map[string]any{"type": "alias", "name": "Annie"})
+	adv.send(protocol.Alias{Type: protocol.TypeAlias, Name: "Annie"})
 	adv.expect("status with alias", func(f frame) bool { return f.str("type") == "status" && f.str("alias") == "Annie" })
-	adv.send(map[string]any{"type": "end", "conversation": conv})
+	adv.send(protocol.End{Type: protocol.TypeEnd, Conversation: conv})
 	adv.expect("ended", isEntry(conv, "ended"))
 	const typo = "hunter2-typed-as-username"
 	a.postLogin(t, loginForm(typo, "x", ""))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"testing"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestNotesNeverReachTheVisitor: an advisor's internal note is stored with
@@ -17,7 +19,7 @@ func TestNotesNeverReachTheVisitor(t *testing.T) {
 	adv.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" })
 
 	const secret = "visitor seems to be a minor, mentions a school name"
-	adv.send(map[string]any{"type": "note", "conversation": conv, "id": "n1", "text": secret})
+	adv.send(protocol.Message{Type: protocol.TypeNote, Conversation: conv, ID: "n1", Text: secret})
 	got := expectEach(adv, "ack and entry of n1",
 		func(f frame) bool { return f.str("type") == "ack" && f.str("id") == "n1" },
 		isEntry(conv, "note"))
@@ -25,7 +27,7 @@ func TestNotesNeverReachTheVisitor(t *testing.T) {
 	if note.str("text") != secret || note.num("seq") != ack.num("seq") {
 		t.Errorf("advisor got note %v, want the text at the acked seq %d", note, ack.num("seq"))
 	}
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "m1", "text": "Hello, how can I help?"})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "m1", Text: "Hello, how can I help?"})
 
 	checkVisitor := func(c *client, when string) {
 		t.Helper()
@@ -41,7 +43,7 @@ func TestNotesNeverReachTheVisitor(t *testing.T) {
 	v.conn.CloseNow()
 
 	r := a.visitor(t)
-	r.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+	r.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 	checkVisitor(r, "resume")
 
 	// The advisor's console after a reload still has the note.
@@ -52,7 +54,7 @@ func TestNotesNeverReachTheVisitor(t *testing.T) {
 	}
 
 	// Bad input: a note is checked like a message.
-	adv2.send(map[string]any{"type": "note", "conversation": conv, "id": "n2", "text": "   "})
+	adv2.send(protocol.Message{Type: protocol.TypeNote, Conversation: conv, ID: "n2", Text: "   "})
 	if f := adv2.expect("error n2", func(f frame) bool { return f.str("type") == "error" && f.str("id") == "n2" }); f.str("code") != "empty" {
 		t.Errorf("blank note: code %q, want empty", f.str("code"))
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 func ioCopy(w io.Writer, resp *http.Response) (int64, error) {
@@ -106,7 +107,7 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 		_, _ = ioCopy(io.Discard, resp)
 
 		v := dial(t, a.wsURL("/ws/visitor"), h)
-		v.send(map[string]any{"type": "start", "audience": "public", "lang": "nl"})
+		v.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
 		started := v.expectType("started")
 		conv, token := started.str("conversation"), started.str("token")
 		forbidden[fmt.Sprintf("token of visitor %d", i)] = token
@@ -118,7 +119,7 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 			// Half of them also reconnect with the canaries.
 			v.conn.CloseNow()
 			v2 := dial(t, a.wsURL("/ws/visitor"), h)
-			v2.send(map[string]any{"type": "resume", "conversation": conv, "token": token, "after": 0})
+			v2.send(protocol.Resume{Type: protocol.TypeResume, Conversation: conv, Token: token, After: 0})
 			v2.expect("active again", isState("active"))
 		}
 	}

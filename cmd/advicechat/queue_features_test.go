@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 func isType(typ string) func(frame) bool {
@@ -34,7 +36,7 @@ func TestOffers(t *testing.T) {
 		t.Fatalf("offer %v without a deadline", off)
 	}
 	v1.expect("waiting while offered", isState("waiting"))
-	anna.send(map[string]any{"type": "accept", "conversation": c1})
+	anna.send(protocol.Target{Type: protocol.TypeAccept, Conversation: c1})
 	anna.expect("assigned "+c1, func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == c1 })
 	if got := v1.expect("active", isState("active")).str("advisor"); got != "Anna" {
 		t.Errorf("visitor sees advisor %q after the accept, want Anna", got)
@@ -42,14 +44,14 @@ func TestOffers(t *testing.T) {
 
 	_, c2, _ := startConversation(t, a, "public")
 	anna.expect("offer of "+c2, isOffer(c2))
-	bert.send(map[string]any{"type": "duty", "on": true})
+	bert.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
 	// Anna lets it run out: it goes to Bert, not to her again.
 	gone := anna.expect("offer expired", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == c2 })
 	if gone.str("reason") != "offer_expired" {
 		t.Errorf("unassigned %v, want reason offer_expired", gone)
 	}
 	bert.expect("offer of "+c2+" to bert", isOffer(c2))
-	anna.send(map[string]any{"type": "accept", "conversation": c2})
+	anna.send(protocol.Target{Type: protocol.TypeAccept, Conversation: c2})
 	if f := anna.expect("accept after expiry refused", isErrorFor(c2)); f.str("code") != "offer_expired" {
 		t.Errorf("accept after expiry: code %q, want offer_expired", f.str("code"))
 	}
@@ -65,7 +67,7 @@ func TestOffers(t *testing.T) {
 	v1.expect("requeued entry", isEntry(c1, "requeued"))
 
 	// Bad input: accept of something that is no conversation id.
-	anna.send(map[string]any{"type": "accept", "conversation": "../x"})
+	anna.send(protocol.Target{Type: protocol.TypeAccept, Conversation: "../x"})
 	if f := anna.expect("error", isType("error")); f.str("code") != "bad_request" {
 		t.Errorf("accept of a bad id: code %q, want bad_request", f.str("code"))
 	}
@@ -113,7 +115,7 @@ func TestTransfer(t *testing.T) {
 
 	// Bert has room for one: the transfer goes through.
 	const note = "Worried parent; son watches extremist videos. Gave the first advice."
-	anna.send(map[string]any{"type": "transfer", "conversation": conv, "to_advisor": "bert", "note": note})
+	anna.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv, ToAdvisor: "bert", Note: note})
 	if f := anna.expect("unassigned", isType("unassigned")); f.str("reason") != "transferred" || f.str("conversation") != conv {
 		t.Errorf("anna got %v, want unassigned %s transferred", f, conv)
 	}
@@ -133,13 +135,13 @@ func TestTransfer(t *testing.T) {
 	// cannot be given it.
 	_, conv2, _ := startConversation(t, a, "public")
 	anna.expect("assigned second", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv2 })
-	anna.send(map[string]any{"type": "transfer", "conversation": conv2, "to_advisor": "bert"})
+	anna.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv2, ToAdvisor: "bert"})
 	if f := anna.expect("full", isErrorFor(conv2)); f.str("code") != "advisor_full" {
 		t.Errorf("transfer to a full advisor: code %q, want advisor_full", f.str("code"))
 	}
 
 	// To the professional queue: the visitor waits again.
-	bert.send(map[string]any{"type": "transfer", "conversation": conv, "to_queue": "professional"})
+	bert.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv, ToQueue: "professional"})
 	bert.expect("unassigned", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv })
 	v.expect("waiting again", isState("waiting"))
 }
@@ -162,14 +164,14 @@ func TestPickFromQueue(t *testing.T) {
 		t.Errorf("first waiting %v, want %s in nl", w, c1)
 	}
 
-	emma.send(map[string]any{"type": "pick", "conversation": c2})
+	emma.send(protocol.Target{Type: protocol.TypePick, Conversation: c2})
 	if f := emma.expect("not skilled", isErrorFor(c2)); f.str("code") != "not_skilled" {
 		t.Errorf("pick of a professional conversation: code %q, want not_skilled", f.str("code"))
 	}
-	emma.send(map[string]any{"type": "pick", "conversation": c1})
+	emma.send(protocol.Target{Type: protocol.TypePick, Conversation: c1})
 	emma.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == c1 })
 	v1.expect("active with Emma", func(f frame) bool { return f.str("type") == "state" && f.str("advisor") == "Emma" })
-	emma.send(map[string]any{"type": "pick", "conversation": c1})
+	emma.send(protocol.Target{Type: protocol.TypePick, Conversation: c1})
 	if f := emma.expect("not waiting", isErrorFor(c1)); f.str("code") != "not_waiting" {
 		t.Errorf("pick of a taken conversation: code %q, want not_waiting", f.str("code"))
 	}
@@ -183,7 +185,7 @@ func TestUrgentGoesFirst(t *testing.T) {
 	first, _, _ := startConversation(t, a, "public")
 	first.expect("position 1", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 1 })
 	urgent := a.visitor(t)
-	urgent.send(map[string]any{"type": "start", "audience": "public", "lang": "nl", "urgent": true})
+	urgent.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl", Urgent: true})
 	conv := urgent.expectType("started").str("conversation")
 	urgent.expect("position 1", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 1 })
 	first.expect("moved to position 2", func(f frame) bool { return f.str("type") == "state" && f.num("position") == 2 })
@@ -203,15 +205,15 @@ func TestOwnCapacity(t *testing.T) {
 	pw := a.addAdvisor(t, "anna", "-max", "3")
 	adv := a.advisor(t, a.login(t, "anna", pw), nil)
 	adv.expect("status", isType("status"))
-	adv.send(map[string]any{"type": "duty", "on": true, "capacity": 4})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true), Capacity: new(4)})
 	if f := adv.expect("error", isType("error")); f.str("code") != "bad_request" {
 		t.Errorf("capacity above the account's: code %q, want bad_request", f.str("code"))
 	}
-	adv.send(map[string]any{"type": "duty", "on": true, "capacity": 0})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true), Capacity: new(0)})
 	if f := adv.expect("error", isType("error")); f.str("code") != "bad_request" {
 		t.Errorf("capacity 0: code %q, want bad_request", f.str("code"))
 	}
-	adv.send(map[string]any{"type": "duty", "on": true, "capacity": 1})
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true), Capacity: new(1)})
 	st := adv.expect("on duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == true })
 	if st.num("capacity") != 1 || st.num("max") != 3 {
 		t.Errorf("status %v, want capacity 1 of max 3", st)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestEndedConversationIsDeleted: once a conversation ends, everything
@@ -36,7 +38,7 @@ func TestEndedConversationIsDeleted(t *testing.T) {
 		}
 	}
 
-	v.send(map[string]any{"type": "end"})
+	v.send(protocol.End{Type: protocol.TypeEnd})
 	v.expect("ended", isEntry(conv, "ended"))
 	// The content's keys get the retention with the end itself; routing's
 	// record of it follows a moment later, so only the wait below covers it.

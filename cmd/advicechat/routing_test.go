@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/advicechat/advicechat/web/protocol"
+)
 
 // TestStartFallback runs the service with a fallback after 1ms to English
 // and an advisor who speaks only English and takes one conversation: of
@@ -11,7 +15,7 @@ func TestStartFallback(t *testing.T) {
 	a := startApp(t, map[string]string{"ADVICECHAT_FALLBACK_AFTER": "1ms", "ADVICECHAT_FALLBACK_LANGUAGES": "en"})
 	adv, _ := onDutyAdvisor(t, a, "emma", "-languages", "en", "-max", "1")
 	first := a.visitor(t)
-	first.send(map[string]any{"type": "start", "audience": "public", "lang": "nl", "fallback": false})
+	first.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl", Fallback: new(false)})
 	first.expectType("started")
 	second, conv, _ := startConversation(t, a, "public")
 	adv.expect("assigned "+conv, func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/advicechat/advicechat/web/accounts"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // supervisor creates a supervisor account, logs it in and returns its
@@ -167,7 +168,7 @@ func TestSupervisorOverviewLive(t *testing.T) {
 	// A visitor waits (nobody serves the public yet) and writes.
 	v, conv, _ := startConversation(t, a, "public")
 	const secret = "Mijn zoon kijkt naar filmpjes van extremisten"
-	v.send(map[string]any{"type": "message", "id": "v1", "text": secret})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: secret})
 	v.expect("ack", isAck("v1"))
 	f := sup.expect("visitor waiting", isOverview(func(f frame) bool { return slices.Contains(waitingIDs(f), conv) }))
 	w := frameList(f, "waiting")[0]
@@ -201,7 +202,7 @@ func TestSupervisorOverviewLive(t *testing.T) {
 
 	// The socket takes no frames; every frame up to that answer carried
 	// routing data only.
-	sup.send(map[string]any{"type": "hello"})
+	sup.send(protocol.Hello{Type: protocol.TypeHello})
 	f = sup.expect("error", func(f frame) bool {
 		if b, _ := json.Marshal(f); strings.Contains(string(b), secret) {
 			t.Fatalf("overview carries a visitor's text: %s", b)
@@ -310,7 +311,7 @@ func TestSupervisorReassign(t *testing.T) {
 	v.expect("waiting again", isState("waiting"))
 
 	// An ended conversation can be neither moved nor reprioritised.
-	v2.send(map[string]any{"type": "end"})
+	v2.send(protocol.End{Type: protocol.TypeEnd})
 	v2.expect("ended", isState("ended"))
 	if r := a.reassign(t, hc, map[string]any{"conversation": conv2, "to_queue": "public"}); r.status != http.StatusConflict || r.code != "ended" {
 		t.Errorf("reassign of an ended conversation: %d %q, want 409 ended", r.status, r.code)

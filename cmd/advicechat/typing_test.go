@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/advicechat/advicechat/chat/redisstore"
+	"github.com/advicechat/advicechat/web/protocol"
 )
 
 // TestTyping: each side's typing reaches the other side as a typing frame,
@@ -28,9 +29,9 @@ func TestTyping(t *testing.T) {
 	// A burst of typing, then a message: the advisor gets one typing
 	// frame before the message (Redis delivers in order).
 	for range 10 {
-		v.send(map[string]any{"type": "typing"})
+		v.send(protocol.Target{Type: protocol.TypeTyping})
 	}
-	v.send(map[string]any{"type": "message", "id": "m1", "text": "hallo"})
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "m1", Text: "hallo"})
 	typings := 0
 	adv.expect("the message", func(f frame) bool {
 		if f.str("type") == "typing" {
@@ -48,8 +49,8 @@ func TestTyping(t *testing.T) {
 		t.Errorf("conversation grew from seq %d to %d for typing and one message, want %d: typing must not be stored", before, last, before+1)
 	}
 
-	adv.send(map[string]any{"type": "typing", "conversation": conv})
-	adv.send(map[string]any{"type": "message", "conversation": conv, "id": "a1", "text": "Ik ben er"})
+	adv.send(protocol.Target{Type: protocol.TypeTyping, Conversation: conv})
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a1", Text: "Ik ben er"})
 	got := 0
 	v.expect("the reply", func(f frame) bool {
 		if f.str("type") == "typing" {
@@ -66,12 +67,12 @@ func TestTyping(t *testing.T) {
 
 	// Bad input.
 	fresh := a.visitor(t)
-	fresh.send(map[string]any{"type": "typing"})
+	fresh.send(protocol.Target{Type: protocol.TypeTyping})
 	if f := fresh.expect("error", isType("error")); f.str("code") != "not_started" {
 		t.Errorf("typing before start: code %q, want not_started", f.str("code"))
 	}
 	_, other, _ := startConversation(t, a, "professional")
-	adv.send(map[string]any{"type": "typing", "conversation": other})
+	adv.send(protocol.Target{Type: protocol.TypeTyping, Conversation: other})
 	if f := adv.expect("error", isErrorFor(other)); f.str("code") != "not_found" {
 		t.Errorf("typing in a conversation not yours: code %q, want not_found", f.str("code"))
 	}

@@ -103,10 +103,11 @@ type Duty struct {
 	Capacity *int   `json:"capacity,omitempty"`
 }
 
-// Target names a conversation: accept, pick and typing from an advisor.
+// Target names a conversation: accept, pick and typing from an advisor
+// (a visitor's typing frame has only the type).
 type Target struct {
 	Type         string `json:"type"`
-	Conversation string `json:"conversation"`
+	Conversation string `json:"conversation,omitempty"`
 }
 
 // Transfer hands a conversation to exactly one of an advisor or a queue,
