@@ -101,6 +101,12 @@ type Config struct {
 	// AdvisorGrace is how long an on-duty advisor may go unseen (no socket)
 	// before going off duty, their conversations back in the queue.
 	AdvisorGrace time.Duration
+	// PresenceFor is how long an instance's record that it holds an
+	// advisor's console (Present) holds without being renewed: how long an
+	// advisor whose instance died without a word still counts as
+	// connected. Instances renew it with every heartbeat, so it must be
+	// longer than the heartbeat interval. Half of AdvisorGrace when 0.
+	PresenceFor time.Duration
 	// VisitorGrace is how long a visitor may go unseen before their
 	// conversation ends as abandoned.
 	VisitorGrace time.Duration

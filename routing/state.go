@@ -34,6 +34,10 @@ type ConversationState struct {
 	// (see ExpectedWait): UnknownWait while no advisor on duty serves its
 	// queue, 0 when not waiting.
 	EstimatedWait time.Duration
+	// AdvisorAway is set for an active conversation whose advisor has no
+	// live console (see Present): they keep it through the advisor grace,
+	// and may come back, or it goes back to the queue.
+	AdvisorAway bool
 }
 
 // UnknownWait is the EstimatedWait of a conversation whose queue no advisor
@@ -41,8 +45,9 @@ type ConversationState struct {
 const UnknownWait time.Duration = -1
 
 // States returns the routing state of several conversations in one round
-// trip, with positions and wait estimates for the waiting ones (two more
-// round trips when any waits).
+// trip, with positions and wait estimates for the waiting ones and
+// whether the advisor of an active one is away (one more round trip when
+// any waits or is active, and one for the estimates when any waits).
 func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, error) {
 	pipe := q.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
@@ -55,6 +60,9 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	out := make([]ConversationState, len(ids))
 	pipe = q.rdb.Pipeline()
 	ranks := make([]*redis.IntCmd, len(ids))
+	lives := make([][2]*redis.IntCmd, len(ids))
+	waiting := false
+	now := fmt.Sprintf("(%d", q.cfg.Now().UnixMilli())
 	fallback := make([]bool, len(ids))
 	for i, id := range ids {
 		v := cmds[i].Val()
@@ -65,6 +73,12 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 		switch out[i].Status {
 		case StatusWaiting:
 			ranks[i] = pipe.ZRank(ctx, q.queueKey(out[i].Queue), id)
+			waiting = true
+		case StatusActive:
+			if out[i].Advisor != "" {
+				key := q.liveKey(out[i].Advisor)
+				lives[i] = [2]*redis.IntCmd{pipe.Exists(ctx, key), pipe.ZCount(ctx, key, now, "+inf")}
+			}
 		case StatusOffered:
 			out[i].OfferDeadline = unixMilli(str(9))
 		}
@@ -74,6 +88,14 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("queue positions: %w", err)
+	}
+	for i, l := range lives {
+		if l[0] != nil {
+			out[i].AdvisorAway = l[0].Val() == 1 && l[1].Val() == 0
+		}
+	}
+	if !waiting {
+		return out, nil
 	}
 	basis, err := q.estimateBasis(ctx)
 	if err != nil {

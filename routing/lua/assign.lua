@@ -40,7 +40,8 @@ local advisors = {}
 local free = 0 -- advisors with room
 for _, name in ipairs(redis.call('SMEMBERS', P .. 'onduty')) do
   local h = redis.call('HMGET', adv_key(name), 'duty', 'cap', 'aud', 'last', 'alias', 'lang', 'seq')
-  if h[1] == '1' then
+  -- Without a live console (connected in lib.lua) nobody would read it.
+  if h[1] == '1' and connected(name) then
     local a = {
       name = name,
       cap = tonumber(h[2]) or 0,

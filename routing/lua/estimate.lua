@@ -16,7 +16,8 @@ end
 local caps, free, langs = {}, {}, {}
 for _, name in ipairs(redis.call('SMEMBERS', P .. 'onduty')) do
   local h = redis.call('HMGET', adv_key(name), 'duty', 'cap', 'aud', 'lang')
-  if h[1] == '1' then
+  -- One without a live console takes nobody new (connected in lib.lua).
+  if h[1] == '1' and connected(name) then
     local cap = tonumber(h[2]) or 0
     local room = math.max(0, cap - load_of(name))
     for aud in pairs(split_set(h[3] or '')) do

@@ -21,6 +21,7 @@ local function adv_key(name) return P .. 'adv:' .. name end
 local function convs_key(name) return P .. 'adv:' .. name .. ':convs' end
 local function offers_key(name) return P .. 'adv:' .. name .. ':offers' end
 local function adv_channel(name) return P .. 'a:' .. name end
+local function live_key(name) return P .. 'adv:' .. name .. ':live' end
 local function offer_timer(id, name) return 'offer:' .. id .. ':' .. name end
 local function maxwait_timer(id) return 'maxwait:' .. id end
 
@@ -70,7 +71,19 @@ local function keep_with_advisor(name)
   if ttl > 0 then
     redis.call('PEXPIRE', convs_key(name), ttl)
     redis.call('PEXPIRE', offers_key(name), ttl)
+    if redis.call('EXISTS', live_key(name)) == 1 then
+      redis.call('PEXPIRE', live_key(name), ttl)
+    end
   end
+end
+
+-- Whether an advisor has a live console somewhere (presence.lua): an
+-- instance's report that has not run out. An advisor whose presence was
+-- never reported (on duty through an instance that does not report it)
+-- counts as connected, as before presence was known.
+local function connected(name)
+  if redis.call('EXISTS', live_key(name)) == 0 then return true end
+  return redis.call('ZCOUNT', live_key(name), '(' .. NOW, '+inf') > 0
 end
 
 local function alias_of(name)

@@ -8,8 +8,8 @@
 --   mode 'reassign': waiting, offered or active, whoever has it.
 --   mode 'pick': it must be waiting, and the target advisor (from) must
 --   have its audience among their skills.
--- The target advisor must be on duty with room, not counting this
--- conversation if it is theirs already.
+-- The target advisor must be on duty with a live console and room, not
+-- counting this conversation if it is theirs already.
 -- Returns {'ok', advisor, alias, enqueued-at (ms), priority, queue, from,
 -- state before} or {error}: 'not_held', 'not_waiting', 'ended',
 -- 'off_duty', 'full', 'not_skilled', 'same'.
@@ -28,7 +28,9 @@ if st == 'active' and holder == to_adv then return {'same'} end
 local reason = mode == 'transfer' and 'transferred' or 'reassigned'
 if to_adv ~= '' then
   local a = redis.call('HMGET', adv_key(to_adv), 'duty', 'cap', 'aud')
-  if a[1] ~= '1' or redis.call('SISMEMBER', P .. 'onduty', to_adv) == 0 then
+  -- On duty, and with a live console (connected in lib.lua): otherwise
+  -- nobody would be there to read it.
+  if a[1] ~= '1' or redis.call('SISMEMBER', P .. 'onduty', to_adv) == 0 or not connected(to_adv) then
     return {'off_duty'}
   end
   if mode == 'pick' and not split_set(a[3] or '')[c[6] or ''] then
