@@ -13,11 +13,10 @@ import (
 // to be called where it happens.
 type Metrics struct {
 	waitSeconds   *prometheus.HistogramVec
-	assignLatency prometheus.Histogram
+	roundDuration prometheus.Histogram
 	assignments   prometheus.Counter
 	requeues      *prometheus.CounterVec
 	abandoned     *prometheus.CounterVec
-	offersMade    prometheus.Counter
 	offers        *prometheus.CounterVec
 	maxWaited     prometheus.Counter
 	transfers     *prometheus.CounterVec
@@ -32,9 +31,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time conversations waited in the queue until they had an advisor (assigned, offer accepted, picked or moved to one), by queue.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
 		}, []string{"queue"}),
-		assignLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "advicechat_assign_duration_seconds",
-			Help:    "Duration of one assignment round (one script call).",
+		roundDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "advicechat_routing_round_duration_seconds",
+			Help:    "Duration of one routing round: one call of the assignment script, which assigns or offers a batch of conversations, or none. It counts rounds, not assignments (advicechat_assignments_total counts those).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
 		}),
 		assignments: prometheus.NewCounter(prometheus.CounterOpts{
@@ -49,13 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "advicechat_abandoned_total",
 			Help: "Conversations ended because the visitor stayed away past the grace period, by state then (waiting or active).",
 		}, []string{"state"}),
-		offersMade: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "advicechat_offers_made_total",
-			Help: "Conversations offered to advisors by this instance.",
-		}),
 		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_offers_total",
-			Help: "Offers answered, by outcome: accepted or expired.",
+			Help: "Offers to advisors that came to an end, by outcome: accepted, expired (not accepted in time), or withdrawn (the advisor went off duty, was lost or stopped responding first). An offer is counted once, when it ends; one that ends with its conversation (the visitor left) is not counted.",
 		}, []string{"outcome"}),
 		maxWaited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "advicechat_max_wait_reached_total",
@@ -70,8 +65,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Conversations advisors took from the queue by hand.",
 		}),
 	}
-	reg.MustRegister(m.waitSeconds, m.assignLatency, m.assignments, m.requeues, m.abandoned,
-		m.offersMade, m.offers, m.maxWaited, m.transfers, m.picks)
+	reg.MustRegister(m.waitSeconds, m.roundDuration, m.assignments, m.requeues, m.abandoned,
+		m.offers, m.maxWaited, m.transfers, m.picks)
 	// The known label values exist from the start, at 0, so a rate over
 	// them has a series before the first event.
 	for _, c := range []string{CauseAdvisorLost, CauseOffDuty, CauseOfferExpired, CauseNotResponding, CauseTransferred} {
@@ -79,12 +74,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.abandoned.WithLabelValues(StatusWaiting)
 	m.abandoned.WithLabelValues(StatusActive)
-	m.offers.WithLabelValues("accepted")
-	m.offers.WithLabelValues("expired")
+	for _, o := range []string{OfferAccepted, OfferExpired, OfferWithdrawn} {
+		m.offers.WithLabelValues(o)
+	}
 	m.transfers.WithLabelValues("advisor")
 	m.transfers.WithLabelValues("queue")
 	return m
 }
+
+// The outcomes of an offer in advicechat_offers_total.
+const (
+	OfferAccepted  = "accepted"
+	OfferExpired   = "expired"
+	OfferWithdrawn = "withdrawn"
+)
 
 // Requeued counts conversations put back in the queue for a cause the
 // worker does not see itself: CauseOffDuty (count both the requeued and
@@ -95,9 +98,14 @@ func (m *Metrics) Requeued(cause string, n int) { m.requeues.WithLabelValues(cau
 // OfferAccepted counts an offer accepted (the Assignment Accept returned):
 // the conversation's wait is over.
 func (m *Metrics) OfferAccepted(a Assignment) {
-	m.offers.WithLabelValues("accepted").Inc()
+	m.offers.WithLabelValues(OfferAccepted).Inc()
 	m.assigned(a)
 }
+
+// OffersWithdrawn counts offers withdrawn because their advisor went off
+// duty (TakeOffDuty's Withdrawn); the worker counts those of advisors lost
+// or not responding.
+func (m *Metrics) OffersWithdrawn(n int) { m.offers.WithLabelValues(OfferWithdrawn).Add(float64(n)) }
 
 // Picked counts a conversation an advisor took by hand (the Assignment
 // Pick returned): its wait is over.

@@ -19,6 +19,7 @@ func TestMetricsMethods(t *testing.T) {
 	m.Transferred(Assignment{Conversation: "c5", Advisor: "bob", Queue: "public", Was: StatusWaiting, Enqueued: enq, Assigned: enq.Add(2 * time.Minute)})
 	m.Transferred(Assignment{Conversation: "c6", Queue: "professional", Was: StatusWaiting})
 	m.Requeued(CauseOffDuty, 2)
+	m.OffersWithdrawn(2)
 
 	got := metricValues(t, reg)
 	for name, want := range map[string]float64{
@@ -33,6 +34,7 @@ func TestMetricsMethods(t *testing.T) {
 		"advicechat_wait_seconds{queue=professional}":     1,
 		"advicechat_requeues_total{cause=offer_expired}":  0,
 		"advicechat_offers_total{outcome=expired}":        0,
+		"advicechat_offers_total{outcome=withdrawn}":      2,
 		"advicechat_abandoned_total{state=active}":        0,
 		"advicechat_requeues_total{cause=advisor_lost}":   0,
 		"advicechat_requeues_total{cause=not_responding}": 0,

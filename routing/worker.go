@@ -96,10 +96,9 @@ func (w *Worker) assign(ctx context.Context) {
 			}
 			return
 		}
-		w.metrics.assignLatency.Observe(time.Since(start).Seconds())
+		w.metrics.roundDuration.Observe(time.Since(start).Seconds())
 		for _, a := range as {
 			if a.Offer {
-				w.metrics.offersMade.Inc()
 				if w.hooks.Offered != nil {
 					w.hooks.Offered(ctx, a)
 				}
@@ -132,9 +131,10 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 	for _, r := range res.Withdrawn {
 		w.metrics.requeues.WithLabelValues(r.Cause).Inc()
+		w.metrics.offers.WithLabelValues(OfferWithdrawn).Inc()
 	}
 	for _, e := range res.OffersExpired {
-		w.metrics.offers.WithLabelValues("expired").Inc()
+		w.metrics.offers.WithLabelValues(OfferExpired).Inc()
 		w.metrics.requeues.WithLabelValues(CauseOfferExpired).Inc()
 		if w.hooks.OfferExpired != nil {
 			w.hooks.OfferExpired(ctx, e)

@@ -157,6 +157,7 @@ func (s *Server) offDuty(ctx context.Context, name string) error {
 	}
 	// Withdrawn offers had no advisor in them yet: nothing to tell.
 	s.routing.Requeued(routing.CauseOffDuty, len(res.Requeued)+len(res.Withdrawn))
+	s.routing.OffersWithdrawn(len(res.Withdrawn))
 	s.log.Info("advisor off duty", "advisor", name, "requeued", len(res.Requeued), "withdrawn", len(res.Withdrawn))
 	s.audit(auditDutyOff, name, "requeued", len(res.Requeued))
 	return nil

@@ -1,9 +1,16 @@
 package web
 
 import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/web/protocol"
+	"github.com/advicechat/advicechat/web/socket"
 )
 
 // metrics of the web layer. Labels are roles and error codes only: never a
@@ -22,9 +29,14 @@ type metrics struct {
 	feedback         *prometheus.CounterVec
 	feedbackComments prometheus.Counter
 	ended            *prometheus.CounterVec
+
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the web layer's metrics with reg; outcomeTags are
+// the configured outcome tags, each a series from the start.
+func newMetrics(reg prometheus.Registerer, outcomeTags []string) *metrics {
 	m := &metrics{
 		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "advicechat_websocket_connections",
@@ -74,8 +86,32 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "advicechat_conversations_ended_total",
 			Help: "Conversations ended, by who ended them.",
 		}, []string{"by"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_http_requests_total",
+			Help: "HTTP requests answered, by route pattern (never the path itself) and status code. WebSocket upgrades count once, when the socket closes.",
+		}, []string{"route", "status"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "advicechat_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and status code; WebSocket routes are not observed (their duration is the socket's life).",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.ended)
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.ended,
+		m.requests, m.requestDuration)
+	// The known label values exist from the start, at 0, so rate() and
+	// the alerts over them have a series before the first event.
+	for _, role := range []string{chat.FromVisitor, chat.FromAdvisor} {
+		m.messages.WithLabelValues(role)
+	}
+	for _, role := range []string{socket.RoleVisitor, socket.RoleAdvisor, socket.RoleSupervisor} {
+		m.connections.WithLabelValues(role)
+	}
+	for _, by := range []string{chat.EndedByVisitor, chat.EndedByAdvisor, chat.EndedBlocked} {
+		m.ended.WithLabelValues(by)
+	}
+	for _, tag := range outcomeTags {
+		m.outcomes.WithLabelValues(tag)
+	}
 	return m
 }
 
@@ -89,3 +125,17 @@ func (m *metrics) SlowClosed() { m.slowClosed.Inc() }
 
 // Interrupted counts a client told of a loss (socket.Metrics).
 func (m *metrics) Interrupted() { m.interrupted.Inc() }
+
+// noRoute is the route label of a request that matched no route, so an
+// unknown path never becomes a label value.
+const noRoute = "(no route)"
+
+// request counts one answered request under its route pattern.
+func (m *metrics) request(route string, status int, d time.Duration) {
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, code).Inc()
+	if status == http.StatusSwitchingProtocols || strings.HasPrefix(route, "/ws/") {
+		return
+	}
+	m.requestDuration.WithLabelValues(route, code).Observe(d.Seconds())
+}

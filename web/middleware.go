@@ -38,8 +38,9 @@ func securityHeaders(tls bool, next http.Handler) http.Handler {
 }
 
 // requestLog logs one line per request: method, route pattern, status and
-// duration. Never the client address, the User-Agent, the query string or
-// any other header: those could identify a visitor.
+// duration, and counts it in the request metrics by route pattern and
+// status. Never the path, the client address, the User-Agent, the query
+// string or any other header: those could identify a visitor.
 func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		start := time.Now()
@@ -47,9 +48,11 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		_, status := echo.ResolveResponseStatus(c.Response(), err)
 		route := c.Path()
 		if route == "" {
-			route = "(no route)"
+			route = noRoute
 		}
-		s.log.Debug("request", "method", c.Request().Method, "route", route, "status", status, "ms", time.Since(start).Milliseconds())
+		took := time.Since(start)
+		s.metrics.request(route, status, took)
+		s.log.Debug("request", "method", c.Request().Method, "route", route, "status", status, "ms", took.Milliseconds())
 		return err
 	}
 }

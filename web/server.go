@@ -134,6 +134,11 @@ type Server struct {
 	blocks        *blocks
 	handler       http.Handler
 	secure        bool
+	// instance names this server in routing's presence records, and
+	// presenceMu orders what it tells routing about consoles
+	// (presence.go).
+	instance   string
+	presenceMu sync.Mutex
 
 	socketDeps socket.Deps
 
@@ -173,11 +178,12 @@ func New(d Deps) (*Server, error) {
 		accounts: d.Accounts,
 		rdb:      d.Redis,
 		log:      d.Log,
-		metrics:  newMetrics(d.Registry),
+		metrics:  newMetrics(d.Registry, d.Config.OutcomeTags),
 		routing:  d.Routing,
 		pages:    p,
 		secure:   strings.HasPrefix(d.Config.PublicOrigin, "https://"),
 		sockets:  make(map[*socket.Socket]struct{}),
+		instance: newInstance(),
 		base:     base,
 		stop:     stop,
 	}
