@@ -3,12 +3,14 @@
 //
 //	advicechat [serve]          run the service (configured by ADVICECHAT_* variables)
 //	advicechat advisor ...      manage advisor accounts
+//	advicechat version          print the version, revision and Go version
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,6 +27,7 @@ func main() {
 
 const usage = `usage: advicechat [serve]        run the service
        advicechat advisor ...     manage advisor accounts (advicechat advisor -h)
+       advicechat version         print the version, revision and Go version
 
 The service is configured by environment variables; see README.md.
 `
@@ -43,16 +46,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		cfg, err := config.Load(getenv)
 		if err != nil {
-			fmt.Fprintf(stderr, "advicechat: %v\n", err)
+			serveFailed(stderr, getenv, err)
 			return 2
 		}
 		if err := serve(ctx, cfg, stdout); err != nil {
-			fmt.Fprintf(stderr, "advicechat: %v\n", err)
+			serveFailed(stderr, getenv, err)
 			return 1
 		}
 		return 0
 	case "advisor":
 		return runAdvisor(args, getenv, stdin, stdout, stderr)
+	case "version", "-version", "--version":
+		return runVersion(args, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -60,4 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "advicechat: unknown command %q\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// serveFailed reports why the service stopped or could not start: a JSON
+// log record when ADVICECHAT_LOG_FORMAT is json (even if another variable
+// was invalid), so a log shipper parses every line; plain text otherwise.
+func serveFailed(stderr io.Writer, getenv func(string) string, err error) {
+	if getenv("ADVICECHAT_LOG_FORMAT") == "json" {
+		slog.New(slog.NewJSONHandler(stderr, nil)).Error("advicechat stopped", "err", err.Error())
+		return
+	}
+	fmt.Fprintf(stderr, "advicechat: %v\n", err)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/chat/redisstore"
@@ -32,6 +33,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		handler = slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})
 	}
 	log := slog.New(handler)
+	redis.SetLogger(redisLog{log})
 
 	redisURL, embedded := cfg.RedisURL, cfg.RedisURL == ""
 	if embedded {
@@ -47,6 +49,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return fmt.Errorf("ADVICECHAT_REDIS_URL: %w", err)
 	}
 	defer rdb.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := currentBuild()
+	build.register(reg)
+	rdb.AddHook(newRedisMetrics(reg))
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err = rdb.Ping(pingCtx).Err()
 	cancel()
@@ -69,9 +76,6 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if accts.Count() == 0 {
 		log.Warn("no advisor accounts; add one with: advicechat advisor add NAME", "file", cfg.AccountsFile)
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	store := redisstore.New(rdb, cfg.Store)
 	queue, err := routing.New(rdb, cfg.Routing)
@@ -128,6 +132,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	var metricsSrv *http.Server
+	var metricsLn net.Listener
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -137,11 +142,11 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 			_ = feed.Close()
 			return fmt.Errorf("ADVICECHAT_METRICS_ADDR: %w", err)
 		}
+		metricsLn = mln
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: web.ServerErrorLog(log)}
 		go func() { serveErr <- metricsSrv.Serve(mln) }()
-		fmt.Fprintf(stdout, "advicechat metrics on http://%s/metrics\n", mln.Addr())
 	}
 
 	url := "http://" + ln.Addr().String() + "/"
@@ -149,9 +154,25 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if embedded {
 		mode = "embedded redis (in memory; nothing is kept after exit)"
 	}
-	fmt.Fprintf(stdout, "advicechat listening on %s\n  visitors: %s\n  advisors: %sadvisor\n  using %s\n", url, url, url, mode)
-	if demoPassword != "" {
-		fmt.Fprintf(stdout, "  DEMO advisor (embedded mode only, in memory): username demo, password %s\n", demoPassword)
+	if cfg.LogFormat == "json" {
+		// A log shipper parses every line: the banner is log records too.
+		attrs := []any{"url", url, "visitors", url, "advisors", url + "advisor", "redis", mode,
+			"version", build.Version, "revision", build.Revision, "goversion", build.GoVersion}
+		if metricsSrv != nil {
+			attrs = append(attrs, "metrics", "http://"+metricsLn.Addr().String()+"/metrics")
+		}
+		log.Info("advicechat listening", attrs...)
+		if demoPassword != "" {
+			log.Warn("DEMO advisor (embedded mode only, in memory)", "username", "demo", "password", demoPassword)
+		}
+	} else {
+		if metricsSrv != nil {
+			fmt.Fprintf(stdout, "advicechat metrics on http://%s/metrics\n", metricsLn.Addr())
+		}
+		fmt.Fprintf(stdout, "advicechat listening on %s\n  visitors: %s\n  advisors: %sadvisor\n  using %s\n  %s\n", url, url, url, mode, build)
+		if demoPassword != "" {
+			fmt.Fprintf(stdout, "  DEMO advisor (embedded mode only, in memory): username demo, password %s\n", demoPassword)
+		}
 	}
 
 	select {
