@@ -4,7 +4,7 @@ GO      ?= go
 BIN     ?= bin/advicechat
 FUZZTIME ?= 60s
 
-.PHONY: run test lint build fuzz docker clean load soak screenshots deploy-check
+.PHONY: run test lint build fuzz docker clean load soak screenshots deploy-check bench
 
 ## run: start the service on an embedded Redis at http://127.0.0.1:8080/
 run:
@@ -41,6 +41,12 @@ load:
 SOAK ?= 60s
 soak:
 	ADVICECHAT_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 60m -run '^Test(Fault|Load)' -v ./cmd/advicechat-load
+
+## bench: the benchmark against a bare coder/websocket relay, in one run (needs redis-server; about 15 minutes); BENCH_FLAGS e.g. -short or -only relay,cost; see docs/performance.md
+BENCH_FLAGS ?=
+bench:
+	mkdir -p bin
+	$(GO) run ./cmd/advicechat-bench -out bin/bench.md -svg bin/bench.svg $(BENCH_FLAGS)
 
 ## screenshots: run the browser tests and save every page state they check, narrow and wide, to docs/screenshots (needs Chromium)
 screenshots:
