@@ -19,9 +19,15 @@ lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## build: a static binary in bin/
+# VERSION and REVISION are stamped into the binary (`advicechat version`,
+# advicechat_build_info): the nearest tag and the commit, by default.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+
+## build: a static binary in bin/, with VERSION and REVISION stamped in
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/advicechat
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags="$(LDFLAGS)" -o $(BIN) ./cmd/advicechat
 
 ## fuzz: run each fuzz target for FUZZTIME (the seed corpora run in `make test`)
 fuzz:
@@ -76,9 +82,9 @@ deploy-check:
 	  else echo "caddy not installed: deploy/Caddyfile not checked"; fi
 	cd deploy && HELM=$(HELM) PROMTOOL=$(PROMTOOL) $(GO) test -count=1 -timeout 10m ./...
 
-## docker: build the container image
+## docker: build the container image advicechat:VERSION (and advicechat:latest locally)
 docker:
-	docker build -t advicechat .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t advicechat:$(VERSION) -t advicechat .
 
 clean:
 	rm -rf bin
