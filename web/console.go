@@ -56,6 +56,7 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 		return err
 	}
 	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
+	defer s.consoleClosed(a.name)
 	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
 	a.run()
 	return nil
@@ -65,7 +66,11 @@ func (a *advisor) run() {
 	ctx := a.sock.Ctx()
 	// A reconnect within the grace period keeps the advisor on duty.
 	a.sock.SetSession(a.session)
-	a.sock.SetPresence(a.name)
+	if err := a.srv.consoleOpened(ctx, a.sock, a.name); err != nil {
+		a.internal(err, "")
+		a.sock.CloseAfter(protocol.CloseInternal)
+		return
+	}
 	if err := a.srv.queue.TouchAdvisors(ctx, a.name); err != nil {
 		a.internal(err, "")
 		a.sock.CloseAfter(protocol.CloseInternal)

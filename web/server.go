@@ -134,6 +134,11 @@ type Server struct {
 	blocks        *blocks
 	handler       http.Handler
 	secure        bool
+	// instance names this server in routing's presence records, and
+	// presenceMu orders what it tells routing about consoles
+	// (presence.go).
+	instance   string
+	presenceMu sync.Mutex
 
 	socketDeps socket.Deps
 
@@ -178,6 +183,7 @@ func New(d Deps) (*Server, error) {
 		pages:    p,
 		secure:   strings.HasPrefix(d.Config.PublicOrigin, "https://"),
 		sockets:  make(map[*socket.Socket]struct{}),
+		instance: newInstance(),
 		base:     base,
 		stop:     stop,
 	}

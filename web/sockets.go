@@ -65,6 +65,9 @@ func (s *Server) heartbeat(ctx context.Context) {
 	if err := s.queue.TouchAdvisors(ctx, names...); err != nil && ctx.Err() == nil {
 		s.log.Warn("advisor heartbeat failed", "err", err)
 	}
+	if err := s.consolesPresent(ctx, names...); err != nil && ctx.Err() == nil {
+		s.log.Warn("console presence failed", "err", err)
+	}
 }
 
 // accept upgrades a request after checking its Origin and registers the

@@ -342,7 +342,13 @@ func (v *visitor) refresh(ctx context.Context) {
 			}
 			v.advisor = as.Alias
 		}
-		v.setState(protocol.State{Type: protocol.TypeState, Status: st.Status, Advisor: v.advisor})
+		f := protocol.State{Type: protocol.TypeState, Status: st.Status, Advisor: v.advisor}
+		if st.AdvisorAway {
+			// Their console is gone; they may come back within the grace,
+			// or the conversation goes back to the queue.
+			f.Reason = reasonAdvisorAway
+		}
+		v.setState(f)
 	}
 }
 

@@ -239,6 +239,26 @@ function showAdvisor(name) {
   el.advisor.textContent = fill(t['visitor.chat.with'], { name: advisorName || t['visitor.advisor_fallback'] });
 }
 
+// showAdvisorAway says, below the advisor's name, that their connection
+// dropped and what happens next (docs/protocol.md, state "active" with
+// reason "advisor_away"); it goes when they are back.
+function showAdvisorAway(away) {
+  let note = document.getElementById('advisor-away');
+  if (!away) {
+    if (note) note.hidden = true;
+    return;
+  }
+  if (!note) {
+    note = document.createElement('p');
+    note.id = 'advisor-away';
+    note.className = 'notice';
+    note.setAttribute('role', 'status');
+    el.advisor.after(note);
+  }
+  note.textContent = fill(t['visitor.advisor_away'], { name: advisorName || t['visitor.advisor_fallback'] });
+  note.hidden = false;
+}
+
 // forget leaves nothing of the chat in the tab: once a conversation is over
 // the site's storage is empty, the language choice included (the page's own
 // address still carries it).
@@ -348,6 +368,7 @@ function onframe(f) {
         hadAdvisor = true;
         showLongWait(false);
         showAdvisor(f.advisor);
+        showAdvisorAway(f.reason === 'advisor_away');
         setState('chatting');
       } else if (f.status === 'ended') {
         endRequested = false;

@@ -309,6 +309,9 @@ func Load(getenv func(string) string) (Config, error) {
 	// Presence is refreshed four times per grace, so one lost heartbeat
 	// costs nobody their conversation.
 	c.Web.Heartbeat = min(c.Routing.AdvisorGrace, c.Routing.VisitorGrace) / 4
+	// A console's presence record outlives one lost heartbeat, not two:
+	// an instance that died stops counting for its advisors soon.
+	c.Routing.PresenceFor = 2 * c.Web.Heartbeat
 	// Only the embedded demo may log in without a second factor.
 	c.Web.RequireTOTP = !c.Embedded()
 	return c, nil
