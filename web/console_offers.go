@@ -48,7 +48,13 @@ func (a *advisor) take(how, id string) {
 	if code, msg, ok := protocol.Refusal(err); ok {
 		a.sock.SendError(code, msg, "", id)
 		if how == protocol.TypeAccept {
-			a.sock.Do(func(ctx context.Context) { a.unassigned(ctx, id, protocol.ReasonOfferExpired) })
+			// Only an offer this page shows goes: an accept of a
+			// conversation the advisor holds must not drop it.
+			a.sock.Do(func(ctx context.Context) {
+				if a.offers[id] {
+					a.unassigned(ctx, id, protocol.ReasonOfferExpired)
+				}
+			})
 		}
 		return
 	} else if err != nil {

@@ -22,6 +22,30 @@ func (a *app) supervisor(tb testing.TB, username string, flags ...string) *http.
 	return a.login(tb, username, pw)
 }
 
+// setRole gives an account another role in the accounts file, which the
+// service reads on every request and routing change.
+func (a *app) setRole(tb testing.TB, username string, role accounts.Role) {
+	tb.Helper()
+	file, err := accounts.Load(a.Accounts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	acct, ok := file.Find(username)
+	if !ok {
+		tb.Fatalf("no account %s", username)
+	}
+	acct.Role = role
+	if err := file.Remove(username); err != nil {
+		tb.Fatal(err)
+	}
+	if err := file.Add(acct); err != nil {
+		tb.Fatal(err)
+	}
+	if err := file.Save(a.Accounts); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // supervisorSocket opens the supervisor view's socket with hc's cookie.
 func (a *app) supervisorSocket(tb testing.TB, hc *http.Client) *client {
 	tb.Helper()
@@ -461,21 +485,7 @@ func TestSupervisorRefused(t *testing.T) {
 
 	// Demoted in the accounts file: refused at once, and the open view
 	// closes at the next routing change.
-	file, err := accounts.Load(a.Accounts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := file.Find("sara")
-	acct.Role = accounts.RoleAdvisor
-	if err := file.Remove("sara"); err != nil {
-		t.Fatal(err)
-	}
-	if err := file.Add(acct); err != nil {
-		t.Fatal(err)
-	}
-	if err := file.Save(a.Accounts); err != nil {
-		t.Fatal(err)
-	}
+	a.setRole(t, "sara", accounts.RoleAdvisor)
 	if r := a.setPriority(t, sup, conv, 1); r.status != http.StatusForbidden || r.code != "forbidden" {
 		t.Errorf("demoted: priority = %d %q, want 403 forbidden", r.status, r.code)
 	}
