@@ -216,6 +216,27 @@ func startRedis(bin, dir string) (*redisServer, error) {
 	return r, nil
 }
 
+// stop ends the service; with a profile, SIGUSR1 first, and the profile
+// is written before SIGTERM.
+func (a *app) stop() {
+	if a.profile != "" && !a.exited() {
+		_ = a.cmd.Process.Signal(syscall.SIGUSR1)
+		last := int64(-1)
+		_ = waitUntil(10*time.Second, "the CPU profile", func() (bool, error) {
+			st, err := os.Stat(a.profile)
+			if err != nil || st.Size() == 0 || st.Size() != last {
+				if err == nil {
+					last = st.Size()
+				}
+				time.Sleep(100 * time.Millisecond)
+				return false, nil
+			}
+			return true, nil
+		})
+	}
+	a.proc.stop()
+}
+
 func (r *redisServer) stop() {
 	if r == nil {
 		return
@@ -291,6 +312,7 @@ func (a redisStats) perMessage(k float64) string {
 // app is one advicechat process on its own Redis.
 type app struct {
 	*proc
+	profile  string // the CPU profile it writes, if any
 	url      string
 	redis    *redisServer
 	accounts string
@@ -329,7 +351,7 @@ func startApp(bin, dir string, r *redisServer, cpuprofile string) (*app, error) 
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	a := &app{url: "http://" + addr, redis: r, accounts: filepath.Join(dir, "accounts.json"), bin: bin}
+	a := &app{url: "http://" + addr, redis: r, accounts: filepath.Join(dir, "accounts.json"), bin: bin, profile: cpuprofile}
 	a.env = appEnv("redis://"+r.addr+"/0", a.accounts)
 	env := append(a.env, "ADVICECHAT_ADDR="+addr)
 	if cpuprofile != "" {
