@@ -140,6 +140,10 @@ type Queue struct {
 	rdb redis.UniversalClient
 	cfg Config
 	p   string
+
+	// The reads of many sockets at once, coalesced (coalesce.go).
+	states    *stateBatcher
+	overviews *overviewShare
 }
 
 // DefaultConfig is the configuration the service runs with when nothing
@@ -209,7 +213,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = d.IdleTTL
 	}
-	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:"}, nil
+	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:", states: &stateBatcher{}, overviews: &overviewShare{}}, nil
 }
 
 // Config returns the queue's configuration.
@@ -290,6 +294,12 @@ type Need struct {
 	// Priority puts it before all of lower priority: PriorityNormal,
 	// PriorityHigh or PriorityUrgent.
 	Priority int
+	// Prefer is the advisor a returning visitor had before: while they
+	// are on duty with a live console, the conversation waits for them
+	// (and goes to nobody else) until PreferUntil; then, or when they are
+	// not on duty, to anyone eligible.
+	Prefer      string
+	PreferUntil time.Time
 }
 
 // Enqueue puts a new conversation in the queue for its audience, behind
@@ -310,7 +320,8 @@ func (q *Queue) Enqueue(ctx context.Context, id string, n Need) (int, error) {
 		fallback = "0"
 	}
 	pos, err := enqueueScript.Run(ctx, q.rdb, []string{q.convKey(id)},
-		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL), n.Priority, q.cfg.MaxWait.Milliseconds())...).Int()
+		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL), n.Priority, q.cfg.MaxWait.Milliseconds(),
+			n.Prefer, n.PreferUntil.UnixMilli())...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}

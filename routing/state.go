@@ -115,13 +115,13 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 	return out, nil
 }
 
-// State returns the routing state of one conversation.
+// State returns the routing state of one conversation. The calls that
+// arrive while one is under way are read together in one States call once
+// it is back (coalesce.go): after a routing change every waiting visitor's
+// socket asks at once, and that is a few round trips, not a few per
+// socket.
 func (q *Queue) State(ctx context.Context, id string) (ConversationState, error) {
-	s, err := q.States(ctx, []string{id})
-	if err != nil {
-		return ConversationState{}, err
-	}
-	return s[0], nil
+	return q.states.get(ctx, q, id)
 }
 
 // QueueStat describes one queue.

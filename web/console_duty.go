@@ -16,10 +16,28 @@ import (
 )
 
 // refreshStatus sends the advisor's duty, alias and load. Writer goroutine.
+//
+// It reads the instance's shared overview (one read for every console
+// of the instance that asks at once, after a routing change) and the
+// advisor's own routing data only if the overview does not list them.
 func (a *advisor) refreshStatus(ctx context.Context) {
-	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
+	var st routing.AdvisorStatus
+	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return
+	}
+	found := false
+	for _, adv := range ov.Advisors {
+		if adv.Name == a.name {
+			st = routing.AdvisorStatus{Duty: adv.Duty, Alias: adv.Alias, Capacity: adv.Capacity, Conversations: adv.Conversations, Offered: adv.Offers}
+			found = true
+			break
+		}
+	}
+	if !found {
+		if st, err = a.srv.queue.AdvisorStatus(ctx, a.name); err != nil {
+			return
+		}
 	}
 	acct, alias := a.currentAlias()
 	capacity := st.Capacity
@@ -32,9 +50,11 @@ func (a *advisor) refreshStatus(ctx context.Context) {
 
 // refreshQueue sends the queue view if it changed: every queue's count and
 // longest wait, the conversations at the front (to pick by hand) and the
-// advisors on duty (to transfer to). Writer goroutine.
+// advisors on duty (to transfer to). Writer goroutine. The overview is
+// the instance's shared one: a routing change costs one read for all the
+// consoles of the instance, not one per console.
 func (a *advisor) refreshQueue(ctx context.Context) {
-	ov, err := a.srv.queue.Overview(ctx)
+	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return
 	}
