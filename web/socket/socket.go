@@ -6,6 +6,7 @@
 package socket
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +72,7 @@ type Deps struct {
 type item struct {
 	frame []byte                // a frame to write as is
 	conv  string                // with entry or resync: the conversation
-	entry []byte                // a published entry (JSON) of conv
+	entry *published            // a published entry of conv
 	sync  bool                  // re-read conv's stream after the cursor
 	fn    func(context.Context) // anything else that must run on the writer
 }
@@ -246,10 +247,46 @@ func (s *Socket) Finish(extra ...string) {
 	s.unwatchAll(extra...)
 }
 
+// published is an entry as it came from pub/sub, decoded and encoded as
+// a frame once for every socket of the instance that follows its
+// conversation: the hub hands all of them the same payload.
+type published struct {
+	e     chat.Entry
+	bad   bool   // not an entry
+	frame []byte // the entry frame, as every socket but a visitor's for a note sends it
+}
+
+// lastPublished is the payload decoded last (a copy) and what it gave.
+// The hub calls Notify for every watcher of a channel in turn with one
+// payload, so the first socket decodes it and the others find it here.
+var lastPublished struct {
+	sync.Mutex
+	payload []byte
+	p       *published
+}
+
+func decodePublished(payload []byte) *published {
+	lastPublished.Lock()
+	defer lastPublished.Unlock()
+	if lastPublished.p != nil && bytes.Equal(lastPublished.payload, payload) {
+		return lastPublished.p
+	}
+	p := &published{}
+	if err := json.Unmarshal(payload, &p.e); err != nil {
+		p.bad = true
+	} else if p.e.Kind != chat.KindTyping && p.e.Kind != chat.KindTakeover {
+		if p.frame, err = json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: p.e}); err != nil {
+			p.bad = true
+		}
+	}
+	lastPublished.payload, lastPublished.p = bytes.Clone(payload), p
+	return p
+}
+
 // Notify implements chat.Watcher.
 func (s *Socket) Notify(channel string, payload []byte) {
 	if conv, ok := s.following(channel); ok {
-		s.push(item{conv: conv, entry: payload})
+		s.push(item{conv: conv, entry: decodePublished(payload)})
 		return
 	}
 	if s.OnChannel != nil {
@@ -418,17 +455,24 @@ func (s *Socket) WriteJSON(v any) {
 	s.Write(b)
 }
 
-func (s *Socket) writeEntry(ctx context.Context, e chat.Entry) {
+func (s *Socket) writeEntry(ctx context.Context, e chat.Entry) { s.writeEntryFrame(ctx, e, nil) }
+
+// writeEntryFrame writes e, as frame if that is its encoding already.
+func (s *Socket) writeEntryFrame(ctx context.Context, e chat.Entry, frame []byte) {
 	if s.role == RoleVisitor && e.Kind == chat.KindNote {
 		// Advisors' internal notes never reach the visitor: only that
 		// an entry is there, so the seqs stay gap-free.
 		e = chat.Entry{Conversation: e.Conversation, Seq: e.Seq, Kind: chat.KindHidden, From: chat.FromSystem, At: e.At}
+		frame = nil
 	}
-	b, err := json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: e})
-	if err != nil {
-		return
+	if frame == nil {
+		b, err := json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: e})
+		if err != nil {
+			return
+		}
+		frame = b
 	}
-	s.Write(b)
+	s.Write(frame)
 	s.cursors[e.Conversation] = e.Seq
 	s.lastAt[e.Conversation] = e.At
 	if s.OnEntry != nil {
@@ -439,13 +483,13 @@ func (s *Socket) writeEntry(ctx context.Context, e chat.Entry) {
 // deliver writes a live entry if it is the next one; an older one is a
 // duplicate of what catch-up sent, a newer one means something was missed,
 // which the stream fills in.
-func (s *Socket) deliver(conv string, payload []byte) {
+func (s *Socket) deliver(conv string, p *published) {
 	cur, ok := s.cursors[conv]
 	if !ok {
 		return
 	}
-	var e chat.Entry
-	if err := json.Unmarshal(payload, &e); err != nil || e.Conversation != conv {
+	e := p.e
+	if p.bad || e.Conversation != conv {
 		s.log.Warn("bad entry on conversation channel")
 		return
 	}
@@ -470,7 +514,7 @@ func (s *Socket) deliver(conv string, payload []byte) {
 		s.resync(s.ctx, conv)
 	case e.Seq <= cur:
 	case e.Seq == cur+1:
-		s.writeEntry(s.ctx, e)
+		s.writeEntryFrame(s.ctx, e, p.frame)
 	default:
 		s.CatchUp(s.ctx, conv)
 	}
