@@ -17,15 +17,23 @@
 -- writes itself counts (messages and notes); what the service writes
 -- (joined, ended ...) always goes in, so a full conversation can still be
 -- ended.
+--
+-- The meta hash is read with one HMGET and written with one HSET. The
+-- keys' TTL is set again when the last setting ('xp', ms) is older than
+-- 1/24 of the open TTL, and always at the end and when the client-id
+-- hash is new ('hc'): an open conversation lives between 23/24 of the TTL
+-- and the TTL after its last entry, without three EXPIREs per message.
 local meta, log, cids = KEYS[1], KEYS[2], KEYS[3]
 local channel, kind, from, cid, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local name, reason, now = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local ttl, retention = tonumber(ARGV[9]), tonumber(ARGV[10])
 
-local ended = redis.call('HGET', meta, 'ended')
+local m = redis.call('HMGET', meta, 'ended', 'seq', 'bytes', 'rl:' .. from, 'rt:' .. from, 'xp', 'hc')
+local ended = m[1]
 if not ended then
   return {0}
 end
+local set = {}
 
 local dedupe = from .. ':' .. cid
 if cid ~= '' then
@@ -53,10 +61,10 @@ if ended == '1' then
 end
 
 local own = kind == 'message' or kind == 'note'
+local entries = tonumber(m[2] or '0')
+local bytes = tonumber(m[3] or '0')
 if own then
   local maxEntries, maxBytes = tonumber(ARGV[15]), tonumber(ARGV[16])
-  local entries = tonumber(redis.call('HGET', meta, 'seq') or '0')
-  local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
   if (maxEntries > 0 and entries >= maxEntries) or (maxBytes > 0 and bytes + #text > maxBytes) then
     return {5}
   end
@@ -65,21 +73,23 @@ if own and from == 'visitor' then
   local burst, rate = tonumber(ARGV[13]), tonumber(ARGV[14])
   if rate > 0 then
     -- A token bucket: tokens and when they were counted, per sender.
-    local tokens = tonumber(redis.call('HGET', meta, 'rl:' .. from) or burst)
-    local last = tonumber(redis.call('HGET', meta, 'rt:' .. from) or now)
+    local tokens = tonumber(m[4] or burst)
+    local last = tonumber(m[5] or now)
     tokens = math.min(burst, tokens + math.max(0, now - last) * rate / 1000)
     if tokens < 1 then
       redis.call('HSET', meta, 'rl:' .. from, tostring(tokens), 'rt:' .. from, now)
       return {4, math.ceil((1 - tokens) * 1000 / rate)}
     end
-    redis.call('HSET', meta, 'rl:' .. from, tostring(tokens - 1), 'rt:' .. from, now)
+    set[#set + 1] = 'rl:' .. from; set[#set + 1] = tostring(tokens - 1)
+    set[#set + 1] = 'rt:' .. from; set[#set + 1] = now
   end
 end
 if own and text ~= '' then
-  redis.call('HINCRBY', meta, 'bytes', #text)
+  set[#set + 1] = 'bytes'; set[#set + 1] = bytes + #text
 end
 
-local seq = redis.call('HINCRBY', meta, 'seq', 1)
+local seq = entries + 1
+set[#set + 1] = 'seq'; set[#set + 1] = seq
 local fields = {'k', kind, 'f', from, 't', ARGV[8]}
 local entry = {conversation = ARGV[11], seq = seq, kind = kind, from = from, at = now}
 if cid ~= '' then
@@ -95,18 +105,30 @@ if reason ~= '' then
   fields[#fields + 1] = 'r'; fields[#fields + 1] = reason; entry.reason = reason
 end
 redis.call('XADD', log, '0-' .. seq, unpack(fields))
+local refresh = not m[6] or now - tonumber(m[6]) >= ttl * 1000 / 24
 if cid ~= '' then
   redis.call('HSET', cids, dedupe, seq)
+  if not m[7] then
+    set[#set + 1] = 'hc'; set[#set + 1] = '1'
+    refresh = true
+  end
 end
 
 local expire = ttl
 if kind == 'ended' then
-  redis.call('HSET', meta, 'ended', '1')
+  set[#set + 1] = 'ended'; set[#set + 1] = '1'
   expire = retention
+  refresh = true
 end
-redis.call('EXPIRE', meta, expire)
-redis.call('EXPIRE', log, expire)
-redis.call('EXPIRE', cids, expire)
+if refresh then
+  set[#set + 1] = 'xp'; set[#set + 1] = now
+end
+redis.call('HSET', meta, unpack(set))
+if refresh then
+  redis.call('EXPIRE', meta, expire)
+  redis.call('EXPIRE', log, expire)
+  redis.call('EXPIRE', cids, expire)
+end
 
 local payload = cjson.encode(entry)
 if ARGV[12] == '0' then
