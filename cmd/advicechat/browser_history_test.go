@@ -32,7 +32,7 @@ func TestBrowserQuickExitLeavesNoHistory(t *testing.T) {
 	// does here must not add to it.
 	entries := tabRun(vis, "history length", chromedp.Evaluate[int](`history.length`))
 	for _, lang := range []string{"en", "ar"} {
-		vis.do("switch to "+lang, chromedp.Click(chromedp.CSS(`a.lang-switch[data-lang="`+lang+`"]`)))
+		chooseLanguage(vis, lang)
 		arrived(t, vis, `document.documentElement.lang === '`+lang+`' && document.body.dataset.state === 'landing' && document.documentElement.dataset.history === 'replace'`)
 	}
 	vis.do("open the privacy page", chromedp.Click(chromedp.ID("privacy-more")))

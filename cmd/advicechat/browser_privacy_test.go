@@ -84,7 +84,7 @@ func TestBrowserVisitorLeavesNoTrace(t *testing.T) {
 	// The visitor picks the page's language: the page remembers the choice
 	// in sessionStorage, which must be gone with everything else at the end.
 	ctx, cancel := context.WithDeadline(vis.ctx, b.deadline)
-	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`a.lang-switch[aria-current="true"]`)))
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("language-go")))
 	cancel()
 	if err != nil {
 		t.Fatalf("visitor: choose the language: %v", err)

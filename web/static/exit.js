@@ -1,4 +1,5 @@
 import './stay.js';
+import './language.js';
 
 // Quick exit for pages without a chat: leave at once, leave nothing behind
 // in this tab, and keep this page out of the Back button's reach. As on the

@@ -34,6 +34,24 @@ export function readMessages() {
   }
 }
 
+// displayLocale is the locale dates and times are written in on a page in
+// lang: the browser's own when it is a variant of lang (en-GB on an
+// English page writes "2 December 2026, 12:30"), else lang itself.
+export function displayLocale(lang) {
+  const want = String(lang).toLowerCase();
+  const candidates = [Intl.DateTimeFormat().resolvedOptions().locale, ...(navigator.languages ?? []), navigator.language];
+  for (const c of candidates) {
+    if (typeof c === 'string' && c.toLowerCase().split('-')[0] === want) {
+      try {
+        return Intl.DateTimeFormat.supportedLocalesOf([c])[0] ?? lang;
+      } catch {
+        // not a locale the browser knows
+      }
+    }
+  }
+  return lang;
+}
+
 // OWN_KINDS are the entries a side writes itself, with a client id, an ack
 // and a retry: messages, and the advisors' internal notes.
 const OWN_KINDS = new Set(['message', 'note']);
@@ -68,7 +86,7 @@ export class Transcript {
     this.highest = 0; // every seq up to this one is here: the resume point
     this.ats = new Map(); // seq -> the server's at of that entry
     this.outbox = new Map(); // client id -> {text, kind, failed}
-    this.time = new Intl.DateTimeFormat(opts.lang, { hour: '2-digit', minute: '2-digit' });
+    this.time = new Intl.DateTimeFormat(displayLocale(opts.lang), { hour: '2-digit', minute: '2-digit' });
   }
 
   get size() {

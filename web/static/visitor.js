@@ -7,7 +7,8 @@
 // Speaks docs/protocol.md on /ws/visitor.
 import './stay.js';
 import { ReconnectingSocket, socketURL } from './socket.js';
-import { Transcript, fill, readMessages } from './transcript.js';
+import { Transcript, displayLocale, fill, readMessages } from './transcript.js';
+import { languages } from './language.js';
 
 const KEY = {
   lang: 'advicechat.lang',
@@ -23,6 +24,8 @@ const body = document.body;
 const lang = body.dataset.lang;
 const exitURL = body.dataset.exitUrl || 'about:blank';
 const $ = (id) => document.getElementById(id);
+// What scrolls on the chat page: everything below the top band.
+const scroller = $('scroller');
 const el = {
   landing: $('landing'), waiting: $('waiting'), chat: $('chat'), ended: $('ended'),
   notice: $('notice'), startForm: $('start-form'), audienceError: $('audience-error'),
@@ -110,19 +113,16 @@ function systemText(e) {
 
 // --- language -------------------------------------------------------------
 
+// The language chosen in this tab (language.js stores it) wins over the
+// browser's, unless the address names one.
 function switchLanguageIfStored() {
   const stored = sessionStorage.getItem(KEY.lang);
-  const known = [...document.querySelectorAll('a.lang-switch')].map((a) => a.dataset.lang);
   const params = new URLSearchParams(location.search);
-  if (stored && stored !== lang && known.includes(stored) && !params.has('lang')) {
+  if (stored && stored !== lang && languages().includes(stored) && !params.has('lang')) {
     location.replace('?lang=' + encodeURIComponent(stored));
     return true;
   }
   return false;
-}
-
-for (const a of document.querySelectorAll('a.lang-switch')) {
-  a.addEventListener('click', () => sessionStorage.setItem(KEY.lang, a.dataset.lang));
 }
 
 // --- quick exit -----------------------------------------------------------
@@ -447,7 +447,7 @@ function entry(e) {
     if (body.dataset.state === 'waiting') showLongWait(true);
     return;
   }
-  const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
+  const nearBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 120;
   if (!transcript.add(e)) return;
   saveSeq();
   if (e.kind === 'message' && e.from === 'advisor') stopAdvisorTyping();
@@ -695,14 +695,14 @@ function stopAdvisorTyping() {
 
 const pad = (n) => String(n).padStart(2, '0');
 const localDay = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-const clock = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+const clock = new Intl.DateTimeFormat(displayLocale(lang), { hour: '2-digit', minute: '2-digit' });
 const STATE_KEYS = { pending: 'common.sending', failed: 'common.not_sent', lost: 'common.lost' };
 
 // conversationText is the transcript as plain text: a line per entry with
 // its time, who wrote it (You or the advisor's display name; a dash before
 // a notice) and the text, and the date wherever the day changes.
 function conversationText() {
-  const day = new Intl.DateTimeFormat(lang, { dateStyle: 'long' });
+  const day = new Intl.DateTimeFormat(displayLocale(lang), { dateStyle: 'long' });
   const out = [t['visitor.chat.heading']];
   let lastDay = '';
   for (const line of transcript.lines()) {

@@ -1,0 +1,32 @@
+// The language choice of the visitor's pages: one select in a small form
+// that works without script. The page changes only when its button is
+// pressed, never while the select is being looked through (WCAG 3.2.2);
+// with script, the new page takes the place of this one in the tab's
+// history, as every navigation inside the visitor's pages does (stay.js).
+const form = document.getElementById('language-form');
+const select = document.getElementById('language-select');
+const LANG_KEY = 'advicechat.lang';
+
+// languages lists the codes the select offers.
+export function languages() {
+  return select ? [...select.options].map((o) => o.value) : [];
+}
+
+function go(code) {
+  if (!languages().includes(code)) return;
+  // The chat page remembers the choice for this tab, until the chat ends.
+  if (document.body.classList.contains('visitor') && !document.body.classList.contains('privacy-page')) {
+    sessionStorage.setItem(LANG_KEY, code);
+  }
+  const url = new URL(location.href);
+  url.search = '';
+  url.searchParams.set('lang', code);
+  location.replace(url.href);
+}
+
+if (form && select) {
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    go(select.value);
+  });
+}
