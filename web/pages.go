@@ -12,6 +12,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v5"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -60,6 +61,9 @@ type page struct {
 	ExitURL    string
 	Version    string
 	LoginError bool
+	// LoginCode: the login form asks for a TOTP code. Not in the embedded
+	// demo mode, whose one account has no second factor.
+	LoginCode bool
 
 	// The visitor page's opening state (see hours.go). Open and
 	// AdvisorsOnDuty are true on every other page.
@@ -80,6 +84,10 @@ type pages struct {
 	// localizers render the few messages whose data changes per request.
 	localizers map[string]*i18n.Localizer
 	cfg        Config
+	// loginCode says whether the login form asks for a code; the server
+	// sets it on its first advisor page, which knows the accounts. Unset,
+	// the form asks.
+	loginCode atomic.Pointer[func() bool]
 }
 
 // Messages loads every locale file and returns, per language, every
@@ -197,6 +205,10 @@ func (p *pages) supports(lang string) bool { return p.texts[lang] != nil }
 func (p *pages) render(c *echo.Context, status int, name string, lang string, loginError bool) error {
 	data := p.data(lang)
 	data.LoginError = loginError
+	data.LoginCode = true
+	if f := p.loginCode.Load(); f != nil {
+		data.LoginCode = (*f)()
+	}
 	return p.write(c, status, name, data)
 }
 
@@ -275,6 +287,10 @@ func staticHandler() echo.HandlerFunc {
 // advisorPage serves the console, or the login form to whoever is not
 // logged in.
 func (s *Server) advisorPage(c *echo.Context) error {
+	if s.pages.loginCode.Load() == nil {
+		f := s.loginAsksCode
+		s.pages.loginCode.CompareAndSwap(nil, &f)
+	}
 	lang := s.pages.language(c.Request())
 	_, _, err := s.auth.Session(c)
 	switch {
@@ -284,4 +300,15 @@ func (s *Server) advisorPage(c *echo.Context) error {
 		return err
 	}
 	return s.pages.render(c, http.StatusOK, "advisor.html", lang, false)
+}
+
+// loginAsksCode reports whether the login form needs a TOTP field: always
+// where every account must have one, and otherwise unless the only
+// account is the embedded demo advisor, who has none.
+func (s *Server) loginAsksCode() bool {
+	if s.cfg.RequireTOTP || s.accounts == nil || s.accounts.Count() != 1 {
+		return true
+	}
+	demo, ok := s.accounts.Lookup("demo")
+	return !ok || demo.TOTPSecret != ""
 }

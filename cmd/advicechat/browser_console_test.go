@@ -127,7 +127,7 @@ func TestBrowserConsole(t *testing.T) {
 	// Anna writes an internal note.
 	const note = "Internal: the son is 15, mentions a Telegram group"
 	anna.do("write a note",
-		chromedp.Click(chromedp.CSS(`#note-details summary`)),
+		chromedp.Click(chromedp.ID("note-toggle")),
 		chromedp.SendKeys(chromedp.ID("note-text"), note+"\n"),
 	)
 	anna.waitFor("note stored", `(text) => [...document.querySelectorAll('#messages li.msg.note[data-seq]:not(.pending)')]

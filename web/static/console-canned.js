@@ -6,8 +6,10 @@ import { languageName, t } from './labels.js';
 import { state } from './console-state.js';
 import { announce, el } from './console-page.js';
 
-// The box is an ARIA 1.2 combobox (it keeps its multi-line editing), the
-// list a listbox whose active option is the box's aria-activedescendant.
+// The box stays a multi-line text box (a combobox role is not allowed on
+// a textarea): it says that it completes from a list (aria-autocomplete,
+// aria-controls), the list is a listbox, and its active option is the
+// box's aria-activedescendant; the count of matches is announced.
 // At most this many answers are listed: typing narrows the list, and a
 // short list needs no scrolling.
 const CANNED_SHOWN = 6;
@@ -51,18 +53,16 @@ function fold(s) {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-// setUpCanned makes the message box a combobox when there are answers to
-// search; without any, "/" is just a character.
+// setUpCanned makes the message box complete from the list when there
+// are answers to search; without any, "/" is just a character.
 function setUpCanned() {
   const on = cannedAnswers.length > 0;
   if (on) {
-    el.text.setAttribute('role', 'combobox');
     el.text.setAttribute('aria-autocomplete', 'list');
     el.text.setAttribute('aria-controls', el.cannedList.id);
-    el.text.setAttribute('aria-expanded', 'false');
   } else {
     closeCanned();
-    for (const name of ['role', 'aria-autocomplete', 'aria-controls', 'aria-expanded', 'aria-activedescendant']) {
+    for (const name of ['aria-autocomplete', 'aria-controls', 'aria-activedescendant']) {
       el.text.removeAttribute(name);
     }
   }
@@ -129,7 +129,6 @@ function renderCanned(at, found) {
   el.cannedMore.textContent = found.length > items.length ? fill(t['advisor.canned.more'], { count: found.length - items.length }) : '';
   el.cannedMore.hidden = found.length <= items.length;
   el.canned.hidden = false;
-  el.text.setAttribute('aria-expanded', String(items.length > 0));
   markActive();
   // Say how many match once the advisor pauses, not on every key.
   clearTimeout(canned.timer);
@@ -197,7 +196,6 @@ export function closeCanned() {
   canned.active = -1;
   el.canned.hidden = true;
   el.cannedList.replaceChildren();
-  el.text.setAttribute('aria-expanded', 'false');
   el.text.removeAttribute('aria-activedescendant');
 }
 

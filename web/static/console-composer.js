@@ -39,6 +39,18 @@ el.composer.addEventListener('submit', (ev) => {
   write(el.text, 'message');
 });
 
+// The internal note opens and closes under its button, which says which.
+export function showNote(open) {
+  el.noteForm.hidden = !open;
+  el.noteToggle.setAttribute('aria-expanded', String(open));
+}
+
+el.noteToggle.addEventListener('click', () => {
+  const open = el.noteForm.hidden;
+  showNote(open);
+  if (open) el.noteText.focus();
+});
+
 el.noteForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   write(el.noteText, 'note');

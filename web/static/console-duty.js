@@ -1,9 +1,9 @@
 // The advisor console's status bar: duty, capacity, display name and
 // load, and the banner when routing took the advisor off duty.
 import { fill } from './transcript.js';
-import { dutyName, t } from './labels.js';
+import { t } from './labels.js';
 import { socket, state } from './console-state.js';
-import { el } from './console-page.js';
+import { el, renderListEmpty } from './console-page.js';
 import { beep } from './console-sound.js';
 import { removeAllOffers } from './console-offers.js';
 import { renderWaiting } from './console-queue.js';
@@ -13,8 +13,8 @@ let chosenCapacity = 0; // what the advisor picked for going on duty; 0: the mos
 export function showStatus(f) {
   const status = { ...state.status, ...f, supervisor: f.supervisor === true };
   state.status = status;
+  // The name stays "On duty"; whether the advisor is, is aria-pressed.
   el.duty.setAttribute('aria-pressed', String(!!status.duty));
-  el.duty.textContent = dutyName(status.duty);
   if (document.activeElement !== el.alias) el.alias.value = status.alias ?? '';
   renderCapacity();
   renderLoad();
@@ -26,6 +26,7 @@ export function showStatus(f) {
     removeAllOffers();
   }
   renderWaiting();
+  renderListEmpty();
 }
 
 function renderCapacity() {

@@ -1,7 +1,7 @@
 // The advisor console's page: its elements, what it says to screen
 // readers, short notices, priority flags and the tab's title.
 import { t } from './labels.js';
-import { conversations, offers } from './console-state.js';
+import { conversations, offers, state } from './console-state.js';
 
 export const $ = (id) => document.getElementById(id);
 export const el = {
@@ -14,7 +14,7 @@ export const el = {
   list: $('conversations'), listEmpty: $('conversations-empty'),
   pane: $('conversation'), heading: $('conversation-heading'), info: $('conversation-info'),
   controls: $('conversation-controls'), composer: $('composer'), text: $('text'),
-  noteDetails: $('note-details'), noteForm: $('note-form'), noteText: $('note-text'),
+  noteToggle: $('note-toggle'), noteForm: $('note-form'), noteText: $('note-text'),
   typing: $('typing'), remaining: $('text-remaining'), canned: $('canned'), cannedList: $('canned-list'),
   cannedNone: $('canned-none'), cannedMore: $('canned-more'), cannedHint: $('canned-hint'),
   transfer: $('transfer'), end: $('end'), block: $('block'), endDialog: $('end-dialog'),
@@ -62,10 +62,24 @@ export function priorityFlag(priority) {
   return span;
 }
 
+// renderListEmpty says what is true now when the advisor holds no
+// conversation: off duty, on duty with an offer to answer, or on duty
+// waiting for one.
+export function renderListEmpty() {
+  const key = !state.status.duty ? 'advisor.conversations.empty'
+    : offers.size > 0 ? 'advisor.conversations.empty_offer'
+    : 'advisor.conversations.empty_on_duty';
+  el.listEmpty.hidden = conversations.size > 0;
+  if (el.listEmpty.textContent !== t[key]) el.listEmpty.textContent = t[key];
+}
+
 // updateTitle counts what waits for the advisor in the tab's title:
-// unread conversations and messages, and offers to answer.
+// unread conversations and messages, and offers to answer, and brings the
+// empty list's words up to date.
 export function updateTitle() {
   let n = offers.size;
   for (const c of conversations.values()) n += c.unread;
   document.title = n > 0 ? `(${n}) ${baseTitle}` : baseTitle;
+  // What changes the count changes what an empty list says.
+  renderListEmpty();
 }
