@@ -140,10 +140,6 @@ type Queue struct {
 	rdb redis.UniversalClient
 	cfg Config
 	p   string
-
-	// The reads of many sockets at once, coalesced (coalesce.go).
-	states    *stateBatcher
-	overviews *overviewShare
 }
 
 // DefaultConfig is the configuration the service runs with when nothing
@@ -213,7 +209,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = d.IdleTTL
 	}
-	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:", states: &stateBatcher{}, overviews: &overviewShare{}}, nil
+	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:"}, nil
 }
 
 // Config returns the queue's configuration.

@@ -9,7 +9,10 @@
 -- conversation nobody free can take does not hold up those behind it; it
 -- keeps its place. Which advisor: of the eligible ones, the one the policy
 -- puts first, except that an advisor who let an offer of this conversation
--- expire gets it again only if no other eligible advisor has room.
+-- expire gets it again only if no other eligible advisor has room, and
+-- that a returning visitor's conversation waits for the advisor who had
+-- it before while they are on duty, for as long as its preference lasts
+-- (Need.Prefer).
 -- Eligible means on duty, load (held and offered) below capacity, the
 -- conversation's audience among their skills, and its language among
 -- theirs or, once it has waited the fallback time since it was first
@@ -70,10 +73,25 @@ local function speaks(a, c)
   return c.fallback and a.fallback
 end
 
+local function eligible(a, c)
+  return a.load < a.cap and a.aud[c.aud] and speaks(a, c)
+end
+
 local function pick(c)
+  -- A returning visitor's conversation waits for the advisor who had it
+  -- before while they are on duty (with a live console), until its
+  -- preference runs out; then, or if they are not on duty, anyone.
+  if c.pref ~= '' and NOW < c.pru then
+    for _, a in ipairs(advisors) do
+      if a.name == c.pref then
+        if eligible(a, c) then return a end
+        return nil
+      end
+    end
+  end
   local best, missed = nil, nil
   for _, a in ipairs(advisors) do
-    if a.load < a.cap and a.aud[c.aud] and speaks(a, c) then
+    if eligible(a, c) then
       if c.missed[a.name] then
         if missed == nil or better(a, missed) then missed = a end
       elseif best == nil or better(a, best) then
@@ -89,14 +107,14 @@ local needs = {}
 local function need(id)
   local c = needs[id]
   if c == nil then
-    local h = redis.call('HMGET', conv_key(id), 'st', 'aud', 'lang', 'fb', 'enq', 'pri', 'mo')
+    local h = redis.call('HMGET', conv_key(id), 'st', 'aud', 'lang', 'fb', 'enq', 'pri', 'mo', 'pref', 'pru')
     if h[1] ~= 'waiting' then
       c = false
     else
       local enq = tonumber(h[5]) or NOW
       c = {aud = h[2] or '', lang = h[3] or '', enq = enq, pri = tonumber(h[6]) or 0,
         fallback = fallback_after > 0 and h[4] ~= '0' and NOW - enq >= fallback_after,
-        missed = split_set(h[7] or '')}
+        missed = split_set(h[7] or ''), pref = h[8] or '', pru = tonumber(h[9]) or 0}
     end
     needs[id] = c
   end
