@@ -71,6 +71,12 @@ type Config struct {
 	// StartTimeout is how long a new socket may stay silent before its
 	// first frame (start, resume or hello); then it is closed with 1008.
 	StartTimeout time.Duration
+	// WidgetOrigins are the origins (https://www.example.org) whose pages
+	// may read /status.json for the chat button.
+	WidgetOrigins []string
+	// StatusCache is how long one reading of /status.json is answered
+	// with; 0 reads every time.
+	StatusCache time.Duration
 	// MetricsElsewhere: /metrics has its own listener
 	// (ADVICECHAT_METRICS_ADDR), and the public one serves none.
 	MetricsElsewhere bool
@@ -139,6 +145,8 @@ type Server struct {
 	// (presence.go).
 	instance   string
 	presenceMu sync.Mutex
+	// statusCache keeps the public status for a few seconds (status.go).
+	statusCache statusCache
 
 	socketDeps socket.Deps
 
@@ -241,6 +249,7 @@ func New(d Deps) (*Server, error) {
 	e.POST("/advisor/supervisor/reassign", s.supervisorReassign)
 	e.GET("/advisor/supervisor/feedback", s.supervisorFeedback)
 	e.GET("/ws/supervisor", s.supervisorSocket)
+	s.widgetRoutes(e)
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	if !d.Config.MetricsElsewhere {

@@ -131,6 +131,23 @@ func Load(getenv func(string) string) (Config, error) {
 			c.Web.PublicOrigin = u.Scheme + "://" + u.Host
 		}
 	}
+	if v := getenv("ADVICECHAT_WIDGET_ORIGINS"); strings.TrimSpace(v) != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			u, err := url.Parse(o)
+			switch {
+			case o == "":
+				fail("ADVICECHAT_WIDGET_ORIGINS", "an empty origin in %q", v)
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" ||
+				u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Host, "*"):
+				fail("ADVICECHAT_WIDGET_ORIGINS", "%q is not an origin like https://www.example.org (scheme and host, no path, no wildcard)", o)
+			default:
+				c.Web.WidgetOrigins = append(c.Web.WidgetOrigins, strings.ToLower(u.Scheme+"://"+u.Host))
+			}
+		}
+	}
+	c.Web.StatusCache = 5 * time.Second
+	dur("ADVICECHAT_STATUS_CACHE", &c.Web.StatusCache, 0)
 	str("ADVICECHAT_EXIT_URL", &c.Web.ExitURL)
 	if u, err := url.Parse(c.Web.ExitURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		fail("ADVICECHAT_EXIT_URL", "%q is not an http(s) URL", c.Web.ExitURL)
