@@ -89,6 +89,11 @@ func (q *Queue) move(ctx context.Context, mode, id, from string, to Target) (Ass
 	if len(res) != 8 || res[0] != "ok" {
 		return Assignment{}, fmt.Errorf("%s %s to %s: unexpected reply %q", mode, id, to, res)
 	}
-	return Assignment{Conversation: id, Advisor: res[1], Alias: res[2], Enqueued: unixMilli(res[3]), Assigned: now,
-		Priority: atoi(res[4]), Queue: res[5], From: res[6], Was: res[7]}, nil
+	a := Assignment{Conversation: id, Advisor: res[1], Alias: res[2], Enqueued: unixMilli(res[3]), Assigned: now,
+		Priority: atoi(res[4]), Queue: res[5], From: res[6], Was: res[7]}
+	if a.Was != StatusActive {
+		// Its wait is over (reportAnswered ignores a move to a queue).
+		q.reportAnswered(ctx, a)
+	}
+	return a, nil
 }

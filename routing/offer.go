@@ -23,6 +23,8 @@ func (q *Queue) Accept(ctx context.Context, id, advisor string) (Assignment, err
 	if len(res) != 5 || res[0] != "ok" {
 		return Assignment{}, fmt.Errorf("accept %s by %s: %w", id, advisor, ErrOfferExpired)
 	}
-	return Assignment{Conversation: id, Advisor: advisor, Alias: res[1], Enqueued: unixMilli(res[2]), Assigned: now,
-		Priority: atoi(res[3]), Queue: res[4], From: advisor, Was: StatusOffered}, nil
+	a := Assignment{Conversation: id, Advisor: advisor, Alias: res[1], Enqueued: unixMilli(res[2]), Assigned: now,
+		Priority: atoi(res[3]), Queue: res[4], From: advisor, Was: StatusOffered}
+	q.reportAnswered(ctx, a)
+	return a, nil
 }

@@ -16,6 +16,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -131,6 +132,13 @@ type Config struct {
 	// DefaultHandling is the handling time the wait estimates assume
 	// until conversations have ended; 10 minutes when 0.
 	DefaultHandling time.Duration
+	// ReportZone is the time zone whose days the report counts in (the
+	// opening hours' zone); UTC when nil.
+	ReportZone *time.Location
+	// Log is told of what the scripts' callers cannot be: a report count
+	// that failed after the routing step it follows. slog.Default when
+	// nil.
+	Log *slog.Logger
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -384,6 +392,9 @@ func (q *Queue) Assign(ctx context.Context, max int) ([]Assignment, error) {
 			a.Deadline = unixMilli(res[i+7])
 		}
 		out = append(out, a)
+		if !a.Offer {
+			q.reportAnswered(ctx, a)
+		}
 	}
 	return out, nil
 }
@@ -519,6 +530,9 @@ func (q *Queue) release(ctx context.Context, id, expected, reason string) (was, 
 	}
 	if len(res) < 2 {
 		return "", "", false, nil
+	}
+	if expected == "" && (res[0] == StatusWaiting || res[0] == StatusOffered) {
+		q.report(ctx, FieldLeft)
 	}
 	return res[0], res[1], true, nil
 }

@@ -105,6 +105,11 @@ func (q *Queue) Sweep(ctx context.Context) (SweepResult, error) {
 	for i := 0; i+2 < len(ab); i += 3 {
 		out.Abandoned = append(out.Abandoned, ab[i])
 		out.Abandonments = append(out.Abandonments, Abandonment{Conversation: ab[i], Was: ab[i+1], Advisor: ab[i+2]})
+		state := StatusWaiting // offered: still waiting, for the visitor
+		if ab[i+1] == StatusActive {
+			state = StatusActive
+		}
+		q.report(ctx, FieldAbandoned(state))
 	}
 	ex := strs(res[2])
 	for i := 0; i+2 < len(ex); i += 3 {

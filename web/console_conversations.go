@@ -240,9 +240,12 @@ func (a *advisor) finish(id, reason string, tags []string) {
 		return
 	}
 	a.srv.metrics.ended.WithLabelValues(reason).Inc()
+	var outcomes []string
 	for _, t := range slices.Compact(slices.Sorted(slices.Values(tags))) {
 		a.srv.metrics.outcomes.WithLabelValues(t).Inc()
+		outcomes = append(outcomes, routing.FieldOutcome(t))
 	}
+	a.srv.countReport(ctx, outcomes...)
 
 	action := auditEnded
 	if reason == chat.EndedBlocked {

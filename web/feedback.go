@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/routing"
 )
 
 // Feedback: after the end, the visitor's page asks one question ("did this
@@ -101,6 +102,7 @@ func (s *Server) feedback(c *echo.Context) error {
 		return feedbackError(c, http.StatusConflict, "duplicate", "feedback for this conversation was given already")
 	}
 	s.metrics.feedback.WithLabelValues(string(rune('0' + f.Rating))).Inc()
+	s.countReport(ctx, routing.FieldFeedback(f.Rating))
 	if comment != "" {
 		s.metrics.feedbackComments.Inc()
 		b, _ := json.Marshal(feedbackComment{Rating: f.Rating, Text: comment})

@@ -248,6 +248,7 @@ func New(d Deps) (*Server, error) {
 	e.POST("/advisor/supervisor/priority", s.supervisorPriority)
 	e.POST("/advisor/supervisor/reassign", s.supervisorReassign)
 	e.GET("/advisor/supervisor/feedback", s.supervisorFeedback)
+	e.GET("/advisor/supervisor/report", s.supervisorReport)
 	e.GET("/ws/supervisor", s.supervisorSocket)
 	s.widgetRoutes(e)
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok\n") })

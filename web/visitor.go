@@ -181,6 +181,11 @@ func (v *visitor) start(data []byte) {
 		return
 	}
 	v.srv.metrics.started.Inc()
+	fields := []string{routing.FieldStarted(f.Audience, f.Lang)}
+	if f.Urgent {
+		fields = append(fields, routing.FieldUrgent)
+	}
+	v.srv.countReport(ctx, fields...)
 	v.sock.Send(protocol.Started{Type: protocol.TypeStarted, Conversation: id, Token: token})
 	v.attach(id, 0, 0)
 }

@@ -78,6 +78,7 @@ func serve(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 
 	store := redisstore.New(rdb, cfg.Store)
+	cfg.Routing.Log = log
 	queue, err := routing.New(rdb, cfg.Routing)
 	if err != nil {
 		return err

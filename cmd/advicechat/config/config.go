@@ -323,6 +323,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Store.Prefix, c.Routing.Prefix = prefix, prefix
 	c.Routing.Retention, c.Web.Retention = c.Store.Retention, c.Store.Retention
 	c.Routing.Queues = Queues
+	// The report counts days as the opening hours do.
+	c.Routing.ReportZone = c.Hours.Location()
 	// Presence is refreshed four times per grace, so one lost heartbeat
 	// costs nobody their conversation.
 	c.Web.Heartbeat = min(c.Routing.AdvisorGrace, c.Routing.VisitorGrace) / 4
