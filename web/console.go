@@ -56,8 +56,8 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 		return err
 	}
 	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
-	defer s.consoleClosed(a.name)
 	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
+	defer s.consoleClosed(sock, a.name)
 	a.run()
 	return nil
 }

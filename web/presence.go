@@ -45,7 +45,7 @@ func (s *Server) consolesPresent(ctx context.Context, names ...string) error {
 	s.mu.Unlock()
 	var here []string
 	for _, n := range names {
-		if live[n] && !slices.Contains(here, n) {
+		if n != "" && live[n] && !slices.Contains(here, n) {
 			here = append(here, n)
 		}
 	}
@@ -63,15 +63,18 @@ func (s *Server) consoleOpened(ctx context.Context, sock *socket.Socket, name st
 	return s.queue.Present(ctx, s.instance, name)
 }
 
-// consoleClosed runs after an advisor's console socket is released: when
-// it was this instance's last one of that advisor, routing hears at once
-// that they have no console here.
-func (s *Server) consoleClosed(name string) {
+// consoleClosed runs when an advisor's console socket closed, before it
+// is released (so before a shutdown stops waiting for it): when it was
+// this instance's last one of that advisor, routing hears at once that
+// they have no console here.
+func (s *Server) consoleClosed(closed *socket.Socket, name string) {
 	s.presenceMu.Lock()
 	defer s.presenceMu.Unlock()
+	// Gone: no heartbeat may count it from here on (consolesPresent).
+	closed.SetPresence("")
 	s.mu.Lock()
 	for sock := range s.sockets {
-		if sock.Role() == socket.RoleAdvisor && sock.Presence() == name {
+		if sock != closed && sock.Role() == socket.RoleAdvisor && sock.Presence() == name {
 			s.mu.Unlock()
 			return
 		}
