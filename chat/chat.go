@@ -92,6 +92,14 @@ type Conversation struct {
 	Ended     bool
 	Created   time.Time
 	TokenHash []byte
+	// Keep is set while the visitor has asked to keep the conversation
+	// under a return code: what the keep package derived from the code
+	// (never the code itself), for sealing the thread when it ends. It
+	// expires with the conversation, and is taken out when sealed.
+	Keep string
+	// Returning: the visitor came back with a return code; the thread
+	// kept under it is to be continued.
+	Returning bool
 }
 
 // Errors of the chat domain. The web package maps them to protocol error
@@ -132,6 +140,13 @@ type Store interface {
 	// all its data expire after the retention period. Ending an ended
 	// conversation returns ErrEnded.
 	End(ctx context.Context, id, reason string) (Entry, error)
+	// SetKeep sets Conversation.Keep of an existing conversation that was
+	// never kept; it reports false, and changes nothing, if it was (a
+	// conversation has one code at most) or does not exist.
+	SetKeep(ctx context.Context, id, keep string) (bool, error)
+	// TakeKeep returns Conversation.Keep and removes it, in one step:
+	// of two callers at once only one gets it. "" if there is none.
+	TakeKeep(ctx context.Context, id string) (string, error)
 	// After returns up to limit entries with Seq > after, in order.
 	After(ctx context.Context, id string, after int64, limit int) ([]Entry, error)
 	// LastSeq returns the highest Seq stored in the conversation.

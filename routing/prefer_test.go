@@ -18,7 +18,7 @@ func TestReturningVisitorPrefersTheirAdvisor(t *testing.T) {
 	q, _, clk := mustQueue(t, Config{})
 	enqueue := func(id, prefer string, until time.Duration) {
 		t.Helper()
-		n := Need{Audience: "public", Lang: testLang, Prefer: prefer, PreferUntil: clk.Now().Add(until)}
+		n := Need{Audience: "public", Lang: testLang, Prefer: prefer, PreferFor: until}
 		if _, err := q.Enqueue(ctx, id, n); err != nil {
 			t.Fatalf("Enqueue(%s) = %v", id, err)
 		}

@@ -148,6 +148,10 @@ type Queue struct {
 	rdb redis.UniversalClient
 	cfg Config
 	p   string
+
+	// The reads of many sockets at once, coalesced (coalesce.go).
+	states    *stateBatcher
+	overviews *overviewShare
 }
 
 // DefaultConfig is the configuration the service runs with when nothing
@@ -217,7 +221,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = d.IdleTTL
 	}
-	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:"}, nil
+	return &Queue{rdb: rdb, cfg: cfg, p: cfg.Prefix + "{rt}:", states: &stateBatcher{}, overviews: &overviewShare{}}, nil
 }
 
 // Config returns the queue's configuration.
@@ -300,10 +304,10 @@ type Need struct {
 	Priority int
 	// Prefer is the advisor a returning visitor had before: while they
 	// are on duty with a live console, the conversation waits for them
-	// (and goes to nobody else) until PreferUntil; then, or when they are
-	// not on duty, to anyone eligible.
-	Prefer      string
-	PreferUntil time.Time
+	// (and goes to nobody else) for PreferFor from when it is enqueued;
+	// then, or when they are not on duty, it goes to anyone eligible.
+	Prefer    string
+	PreferFor time.Duration
 }
 
 // Enqueue puts a new conversation in the queue for its audience, behind
@@ -325,7 +329,7 @@ func (q *Queue) Enqueue(ctx context.Context, id string, n Need) (int, error) {
 	}
 	pos, err := enqueueScript.Run(ctx, q.rdb, []string{q.convKey(id)},
 		q.args(id, n.Audience, n.Audience, n.Lang, fallback, seconds(q.cfg.IdleTTL), n.Priority, q.cfg.MaxWait.Milliseconds(),
-			n.Prefer, n.PreferUntil.UnixMilli())...).Int()
+			n.Prefer, n.PreferFor.Milliseconds())...).Int()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s: %w", id, err)
 	}

@@ -68,6 +68,7 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 	}
 	delete(a.offers, id)
 	a.sock.WriteJSON(protocol.Assigned{Type: protocol.TypeAssigned, Conversation: conversationInfo(st)})
+	a.earlier(ctx, id)
 	delete(a.ended, id)
 	var at int64
 	if after == a.after[id] {

@@ -18,7 +18,7 @@ func TestLayout(t *testing.T) {
 	const mod = "github.com/advicechat/advicechat/"
 	allowed := map[string][]string{
 		"socket":   {"chat", "web/protocol"},
-		"protocol": {"chat", "routing"},
+		"protocol": {"chat", "chat/keep", "routing"},
 		"auth":     {"web/accounts"},
 		"accounts": {},
 		"hours":    {},

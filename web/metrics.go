@@ -28,6 +28,8 @@ type metrics struct {
 
 	feedback         *prometheus.CounterVec
 	feedbackComments prometheus.Counter
+	kept             prometheus.Counter
+	codes            *prometheus.CounterVec
 	ended            *prometheus.CounterVec
 
 	requests        *prometheus.CounterVec
@@ -82,6 +84,14 @@ func newMetrics(reg prometheus.Registerer, outcomeTags []string) *metrics {
 			Name: "advicechat_feedback_comments_total",
 			Help: "Feedback answers that came with a comment.",
 		}),
+		kept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "advicechat_kept_total",
+			Help: "Conversations a visitor asked to keep under a return code.",
+		}),
+		codes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "advicechat_return_codes_total",
+			Help: "Return codes used, by result: returned (read), started (a new conversation under it), forgotten, unknown (wrong, expired or malformed), seal_failed (a kept thread could not be sealed).",
+		}, []string{"result"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_conversations_ended_total",
 			Help: "Conversations ended, by who ended them.",
@@ -96,7 +106,7 @@ func newMetrics(reg prometheus.Registerer, outcomeTags []string) *metrics {
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
 		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.ended,
+	reg.MustRegister(m.connections, m.messages, m.rejected, m.slowClosed, m.interrupted, m.logins, m.started, m.urgent, m.outcomes, m.feedback, m.feedbackComments, m.kept, m.codes, m.ended,
 		m.requests, m.requestDuration)
 	// The known label values exist from the start, at 0, so rate() and
 	// the alerts over them have a series before the first event.
@@ -111,6 +121,9 @@ func newMetrics(reg prometheus.Registerer, outcomeTags []string) *metrics {
 	}
 	for _, tag := range outcomeTags {
 		m.outcomes.WithLabelValues(tag)
+	}
+	for _, r := range []string{"returned", "started", "forgotten", "unknown", "seal_failed"} {
+		m.codes.WithLabelValues(r)
 	}
 	return m
 }

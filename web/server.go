@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/keep"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/accounts"
 	"github.com/advicechat/advicechat/web/auth"
@@ -63,6 +64,12 @@ type Config struct {
 	// BusyWait: a new visitor whose expected wait is longer is told the
 	// chat is busy instead of queuing (unless in danger); 0 never.
 	BusyWait time.Duration
+	// Keep is how long a thread kept under a return code lives after its
+	// last conversation ended.
+	Keep time.Duration
+	// ReturnPrefer is how long a returning visitor's conversation waits
+	// for the advisor who had it before while they are on duty.
+	ReturnPrefer time.Duration
 	// Canned are the ready-made answers of the console.
 	Canned []Canned
 	// OutcomeTags are what an advisor may tag a conversation with when
@@ -100,6 +107,8 @@ func DefaultConfig() Config {
 		// most; a client with more sockets than this is up to no good.
 		SocketsPerClient: 50,
 		BusyWait:         45 * time.Minute,
+		Keep:             30 * 24 * time.Hour,
+		ReturnPrefer:     2 * time.Minute,
 		OutcomeTags:      DefaultOutcomeTags,
 		StartTimeout:     time.Minute,
 	}
@@ -123,6 +132,8 @@ type Deps struct {
 type Server struct {
 	cfg           Config
 	store         chat.Store
+	vault         *keep.Vault
+	codes         *startLimiter // return code attempts per client key
 	hub           *chat.Hub
 	queue         *routing.Queue
 	hours         *hours.Hours
@@ -227,6 +238,12 @@ func New(d Deps) (*Server, error) {
 	})
 	s.starts = newStartLimiter(auth.NewKeyer(), s.cfg.StartsPerClient)
 	s.resumes = newLimiter(s.starts.keyer, resumeBurst, resumeRefill)
+	s.codes = newLimiter(s.starts.keyer, codeBurst, codeRefill)
+	s.vault = keep.NewVault(d.Redis, d.Config.KeyPrefix)
+	s.store = sealingStore{Store: d.Store, seal: s.sealKept}
+	if s.cfg.Keep <= 0 {
+		s.cfg.Keep = dc.Keep
+	}
 	s.clientSockets = &clientSockets{max: s.cfg.SocketsPerClient, n: map[string]int{}}
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 
@@ -240,6 +257,9 @@ func New(d Deps) (*Server, error) {
 	e.GET("/static/*", staticHandler())
 	e.GET("/ws/visitor", s.visitorSocket)
 	e.POST("/feedback", s.feedback)
+	e.POST("/keep", s.keepConversation)
+	e.POST("/return", s.returnWithCode)
+	e.POST("/forget", s.forget)
 	e.GET("/advisor", s.advisorPage)
 	e.POST("/advisor/login", s.auth.Login)
 	e.POST("/advisor/logout", s.auth.Logout)

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/keep"
 	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/auth"
 	"github.com/advicechat/advicechat/web/protocol"
@@ -163,8 +164,32 @@ func (v *visitor) start(data []byte) {
 		v.sock.SendError(protocol.CodeRateLimited, "too many new conversations; wait a few minutes", "", "")
 		return
 	}
+	// Back with a return code: the new conversation continues the thread
+	// kept under it, and prefers the advisor who had it.
+	var kept keep.Keys
+	var thread keep.Thread
+	if f.Code != "" {
+		if !v.srv.codes.allow(v.startKey) {
+			v.sock.SendError(protocol.CodeRateLimited, "too many codes tried; wait a few minutes", "", "")
+			return
+		}
+		var err error
+		kept, thread, err = v.srv.vault.Open(ctx, f.Code)
+		if errors.Is(err, keep.ErrUnknown) {
+			v.srv.metrics.codes.WithLabelValues("unknown").Inc()
+			v.sock.SendError(protocol.CodeUnknownCode, keep.ErrUnknown.Error(), "", "")
+			return
+		}
+		if err != nil {
+			v.internal(err)
+			return
+		}
+	}
 	id, token := chat.NewID(), chat.NewToken()
 	conv := chat.Conversation{ID: id, Audience: f.Audience, Lang: f.Lang, Created: time.Now(), TokenHash: chat.HashToken(token)}
+	if f.Code != "" {
+		conv.Keep, conv.Returning = kept.Encode(), true
+	}
 	if err := v.srv.store.Create(ctx, conv); err != nil {
 		v.internal(err)
 		return
@@ -173,6 +198,10 @@ func (v *visitor) start(data []byte) {
 	if f.Urgent {
 		need.Priority = routing.PriorityUrgent
 		v.srv.metrics.urgent.Inc()
+	}
+	if f.Code != "" {
+		need.Prefer, need.PreferFor = thread.Advisor, v.srv.cfg.ReturnPrefer
+		v.srv.metrics.codes.WithLabelValues("started").Inc()
 	}
 	if _, err := v.srv.queue.Enqueue(ctx, id, need); err != nil {
 		// Not in the queue, so nobody would ever answer it.

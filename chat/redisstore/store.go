@@ -127,6 +127,9 @@ func (s *Store) Create(ctx context.Context, c chat.Conversation) error {
 			"tok", hex.EncodeToString(c.TokenHash),
 			"seq", 0,
 		)
+		if c.Keep != "" {
+			p.HSet(ctx, meta, "keep", c.Keep, "kept", "1", "ret", boolField(c.Returning))
+		}
 		p.Expire(ctx, meta, s.opts.IdleTTL)
 		return nil
 	})
@@ -154,6 +157,8 @@ func (s *Store) Get(ctx context.Context, id string) (chat.Conversation, error) {
 		Ended:     m["ended"] == "1",
 		Created:   time.UnixMilli(created),
 		TokenHash: tok,
+		Keep:      m["keep"],
+		Returning: m["ret"] == "1",
 	}, nil
 }
 

@@ -374,6 +374,16 @@ func (w *walk) chat() {
 	_ = vp
 	_ = convP
 
+	// Return codes: one a conversation has already, one nobody has.
+	if status, f := postJSON(t, a, "/keep", keepBody(conv1, token1)); status != http.StatusOK || f.str("code") == "" {
+		t.Fatalf("POST /keep = %d %v", status, f)
+	}
+	status, f := postJSON(t, a, "/keep", keepBody(conv1, token1))
+	w.httpCode("keep a kept conversation", status, f.str("error"), http.StatusConflict, protocol.CodeAlreadyKept)
+	coming := a.visitor(t)
+	coming.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl", Code: "7KQ2-M9XD-4TPV-HX3R"})
+	w.code("start with a code nobody has", coming, protocol.CodeUnknownCode, "")
+
 	// Last, since it blocks this test's only address: Anna blocks conv3's
 	// sender, who then cannot start again.
 	anna.send(protocol.End{Type: protocol.TypeBlock, Conversation: conv3})

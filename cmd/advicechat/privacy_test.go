@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -115,6 +116,44 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 		v.expect("active", isState("active"))
 		adv.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
 		exchange(t, v, adv, conv, fmt.Sprint(i))
+		if i%2 == 1 {
+			// The other half keep their conversation under a return code,
+			// read it back and come back with it, all with the canaries.
+			post := func(path, body string) frame {
+				t.Helper()
+				req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
+				req.Header = h.Clone()
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := new(strings.Builder)
+				_, _ = ioCopy(b, resp)
+				var f frame
+				_ = json.Unmarshal([]byte(b.String()), &f)
+				return f
+			}
+			code := post("/keep", keepBody(conv, token)).str("code")
+			if code == "" {
+				t.Fatalf("visitor %d got no return code", i)
+			}
+			forbidden[fmt.Sprintf("return code of visitor %d", i)] = code
+			forbidden[fmt.Sprintf("return code of visitor %d, as typed", i)] = strings.ReplaceAll(code, "-", "")
+			v.send(protocol.End{Type: protocol.TypeEnd})
+			v.expectClose()
+			waitSealed(t, a, code, 1)
+			if th := post("/return", codeBody(code)); len(frameList(th.obj("thread"), "parts")) != 1 {
+				t.Fatalf("visitor %d: /return = %v", i, th)
+			}
+			back := dial(t, a.wsURL("/ws/visitor"), h)
+			back.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl", Code: code})
+			again := back.expectType("started")
+			convs = append(convs, again.str("conversation"))
+			forbidden[fmt.Sprintf("token of returning visitor %d", i)] = again.str("token")
+			back.expect("active", isState("active"))
+			continue
+		}
 		if i%2 == 0 {
 			// Half of them also reconnect with the canaries.
 			v.conn.CloseNow()

@@ -2,7 +2,7 @@
 -- higher, before all of lower priority.
 -- KEYS[1] conversation hash. ARGV: P, now, id, queue, audience, language,
 -- fallback allowed ('1' or '0'), ttl (s), priority, maximum wait (ms, 0
--- none), preferred advisor ('' none), preferred until (ms). Returns the
+-- none), preferred advisor ('' none), for how long (ms). Returns the
 -- position in the queue (1 is next).
 local id, q = ARGV[3], ARGV[4]
 if redis.call('EXISTS', conv_key(id)) == 1 then
@@ -12,7 +12,7 @@ local pri = tonumber(ARGV[9])
 redis.call('HSET', conv_key(id), 'st', 'waiting', 'q', q, 'enq', NOW,
   'aud', ARGV[5], 'lang', ARGV[6], 'fb', ARGV[7], 'adv', '', 'pri', pri)
 if ARGV[11] ~= '' then
-  redis.call('HSET', conv_key(id), 'pref', ARGV[11], 'pru', ARGV[12])
+  redis.call('HSET', conv_key(id), 'pref', ARGV[11], 'pru', NOW + tonumber(ARGV[12]))
 end
 redis.call('EXPIRE', conv_key(id), tonumber(ARGV[8]))
 redis.call('ZADD', queue_key(q), score(NOW, pri), id)

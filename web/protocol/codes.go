@@ -36,6 +36,8 @@ const (
 	CodeUnknownQueue   Code = "unknown_queue"     // a transfer to no such queue
 	CodeNotEnded       Code = "not_ended"         // feedback before the end
 	CodeFull           Code = "conversation_full" // the conversation holds all it may
+	CodeUnknownCode    Code = "unknown_code"      // a return code that is wrong, expired or malformed
+	CodeAlreadyKept    Code = "already_kept"      // a conversation has one return code at most
 )
 
 // Codes that are counted as refusals but never sent in an error frame:
@@ -54,6 +56,7 @@ var Codes = []Code{
 	CodeUnavailable, CodeNotFound, CodeUnauthorized, CodeForbidden, CodeEnded,
 	CodeInternal, CodeOfferExpired, CodeNotWaiting, CodeAdvisorOffDuty,
 	CodeAdvisorFull, CodeNotSkilled, CodeUnknownQueue, CodeNotEnded, CodeFull,
+	CodeUnknownCode, CodeAlreadyKept,
 }
 
 // refusal is one row of the table from errors to codes.

@@ -8,7 +8,10 @@
 // "type" names it; each struct here carries that field.
 package protocol
 
-import "github.com/advicechat/advicechat/chat"
+import (
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/keep"
+)
 
 // Frame types a client sends.
 const (
@@ -43,6 +46,7 @@ const (
 	TypeUnassigned  = "unassigned"
 	TypeOffDuty     = "off_duty"
 	TypeOverview    = "overview"
+	TypeEarlier     = "earlier"
 )
 
 // Head is what every frame has: its type. A pointer, so that a frame
@@ -62,6 +66,9 @@ type Start struct {
 	// Urgent: the visitor said they are in danger now. The conversation
 	// goes before all others.
 	Urgent bool `json:"urgent,omitempty"`
+	// Code: the visitor came back with a return code; the new
+	// conversation continues the thread kept under it.
+	Code string `json:"code,omitempty"`
 }
 
 // Resume reattaches a socket to a conversation (visitor): After is the last
@@ -181,6 +188,15 @@ type Error struct {
 type Entry struct {
 	Type string `json:"type"`
 	chat.Entry
+}
+
+// Earlier shows the advisor of a returning visitor's conversation what
+// the visitor's return code kept before: each earlier conversation, as
+// the visitor saw it.
+type Earlier struct {
+	Type         string      `json:"type"`
+	Conversation string      `json:"conversation"`
+	Parts        []keep.Part `json:"parts"`
 }
 
 // Typing tells a client that the other side is typing.

@@ -280,6 +280,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	dur("ADVICECHAT_MAX_WAIT", &c.Routing.MaxWait, 0)
 	dur("ADVICECHAT_BUSY_WAIT", &c.Web.BusyWait, 0)
+	dur("ADVICECHAT_KEEP", &c.Web.Keep, time.Hour)
+	if c.Web.Keep > 400*24*time.Hour {
+		fail("ADVICECHAT_KEEP", "%s is longer than 400 days (9600h)", c.Web.Keep)
+	}
+	dur("ADVICECHAT_RETURN_PREFER", &c.Web.ReturnPrefer, 0)
 	dur("ADVICECHAT_DEFAULT_HANDLING", &c.Routing.DefaultHandling, time.Minute)
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_CANNED")); v != "" {
