@@ -38,6 +38,8 @@ type advisor struct {
 
 	// Writer-owned.
 	lastQueue []byte
+	// lastQuestions is the questions view sent last.
+	lastQuestions []byte
 	ended     map[string]bool
 	offers    map[string]bool // offered to this advisor, shown on the page
 }
@@ -56,7 +58,7 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 		return err
 	}
 	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
-	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel())
+	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel(), s.questions.store.Channel())
 	defer s.consoleClosed(sock, a.name)
 	a.run()
 	return nil
@@ -152,6 +154,8 @@ func (a *advisor) run() {
 				reason = chat.EndedBlocked
 			}
 			a.finish(f.Conversation, reason, f.Tags)
+		case protocol.TypeQuestionTake, protocol.TypeQuestionAnswer, protocol.TypeQuestionRelease:
+			a.question(typ, data) // console_questions.go
 		case protocol.TypeHello:
 			a.sock.SendError(protocol.CodeBadRequest, "hello was already sent", "", "")
 		default:
@@ -166,6 +170,7 @@ func (a *advisor) attach(after map[string]int64) error {
 	ctx := a.sock.Ctx()
 	a.after = after
 	advCh, changed := a.srv.queue.AdvisorChannel(a.name), a.srv.queue.ChangedChannel()
+	asked := a.srv.questions.store.Channel()
 	a.sock.OnEntry = a.onEntry
 	a.sock.OnChannel = func(channel string, payload []byte) {
 		switch channel {
@@ -175,12 +180,17 @@ func (a *advisor) attach(after map[string]int64) error {
 			a.sock.DoOnce("status", a.refreshStatus)
 		case advCh:
 			a.event(payload)
+		case asked:
+			a.sock.DoOnce("questions", a.refreshQuestions)
 		}
 	}
 	if err := a.sock.Watch(advCh); err != nil {
 		return err
 	}
 	if err := a.sock.Watch(changed); err != nil {
+		return err
+	}
+	if err := a.sock.Watch(asked); err != nil {
 		return err
 	}
 	st, err := a.srv.queue.AdvisorStatus(ctx, a.name)
@@ -195,6 +205,7 @@ func (a *advisor) attach(after map[string]int64) error {
 	a.sock.Send(protocol.Console{Type: protocol.TypeConsole, Canned: a.srv.cfg.Canned, Tags: a.srv.cfg.OutcomeTags})
 	a.sock.Do(a.refreshStatus)
 	a.sock.Do(a.refreshQueue)
+	a.sock.Do(a.refreshQuestions)
 	mine := make(map[string]bool, len(st.Conversations))
 	for _, id := range st.Conversations {
 		mine[id] = true

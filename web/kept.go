@@ -266,12 +266,3 @@ func (a *advisor) earlier(ctx context.Context, id string) {
 	}
 	a.sock.WriteJSON(protocol.Earlier{Type: protocol.TypeEarlier, Conversation: id, Parts: t.Parts})
 }
-
-// PendingQuestion is a question left under a code that has no answer
-// sealed yet. stub until questions.go
-type PendingQuestion struct{}
-
-// pendingQuestions lists them. stub until questions.go
-func (s *Server) pendingQuestions(context.Context, keep.Keys) ([]PendingQuestion, error) {
-	return []PendingQuestion{}, nil
-}

@@ -84,6 +84,9 @@ type Config struct {
 	// StatusCache is how long one reading of /status.json is answered
 	// with; 0 reads every time.
 	StatusCache time.Duration
+	// QuestionKeep is how long a question left while the chat is closed
+	// or busy is kept unanswered (questions.go); 0: DefaultQuestionKeep.
+	QuestionKeep time.Duration
 	// MetricsElsewhere: /metrics has its own listener
 	// (ADVICECHAT_METRICS_ADDR), and the public one serves none.
 	MetricsElsewhere bool
@@ -109,6 +112,7 @@ func DefaultConfig() Config {
 		BusyWait:         45 * time.Minute,
 		Keep:             30 * 24 * time.Hour,
 		ReturnPrefer:     2 * time.Minute,
+		QuestionKeep:     DefaultQuestionKeep,
 		OutcomeTags:      DefaultOutcomeTags,
 		StartTimeout:     time.Minute,
 	}
@@ -158,6 +162,9 @@ type Server struct {
 	presenceMu sync.Mutex
 	// statusCache keeps the public status for a few seconds (status.go).
 	statusCache statusCache
+	// questions are the questions left while the chat is closed or busy
+	// (questions.go).
+	questions *questionDesk
 
 	socketDeps socket.Deps
 
@@ -246,6 +253,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s.clientSockets = &clientSockets{max: s.cfg.SocketsPerClient, n: map[string]int{}}
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
+	s.questions = newQuestionDesk(s, d)
 
 	e := echo.New()
 	e.Logger = d.Log
@@ -271,6 +279,7 @@ func New(d Deps) (*Server, error) {
 	e.GET("/advisor/supervisor/report", s.supervisorReport)
 	e.GET("/ws/supervisor", s.supervisorSocket)
 	s.widgetRoutes(e)
+	s.questionRoutes(e)
 	e.GET("/healthz", func(c *echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	if !d.Config.MetricsElsewhere {

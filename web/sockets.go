@@ -18,6 +18,10 @@ import (
 // Run keeps the instance's visitors and advisors marked as present until
 // ctx is done.
 func (s *Server) Run(ctx context.Context) {
+	// The questions' sweep runs beside the heartbeats (questions.go).
+	sweep := make(chan struct{})
+	go func() { defer close(sweep); s.runQuestionSweep(ctx) }()
+	defer func() { <-sweep }()
 	t := time.NewTicker(s.cfg.Heartbeat)
 	defer t.Stop()
 	for {

@@ -203,7 +203,7 @@ func (s *Server) supervisorSocket(c *echo.Context) error {
 		return err
 	}
 	v := &supervisorView{srv: s, sock: sock, name: acct.Username, session: sid}
-	defer s.release(sock, s.queue.ChangedChannel(), s.queue.AdvisorChannel(v.name))
+	defer s.release(sock, s.queue.ChangedChannel(), s.queue.AdvisorChannel(v.name), s.questions.store.Channel())
 	v.run()
 	return nil
 }
@@ -219,10 +219,10 @@ type supervisorView struct {
 }
 
 func (v *supervisorView) run() {
-	changed, own := v.srv.queue.ChangedChannel(), v.srv.queue.AdvisorChannel(v.name)
+	changed, own, asked := v.srv.queue.ChangedChannel(), v.srv.queue.AdvisorChannel(v.name), v.srv.questions.store.Channel()
 	v.sock.OnChannel = func(channel string, payload []byte) {
 		switch channel {
-		case changed:
+		case changed, asked:
 			v.sock.DoOnce("overview", v.refresh)
 		case own:
 			// A logout anywhere closes the supervisor's sockets too.
@@ -234,7 +234,7 @@ func (v *supervisorView) run() {
 			}
 		}
 	}
-	for _, ch := range []string{changed, own} {
+	for _, ch := range []string{changed, own, asked} {
 		if err := v.sock.Watch(ch); err != nil {
 			v.internal(err)
 			return
@@ -338,7 +338,14 @@ func (v *supervisorView) refresh(ctx context.Context) {
 		}
 		return
 	}
-	b, err := json.Marshal(buildOverview(ov, time.Now()))
+	f := buildOverview(ov, time.Now())
+	if f.Questions, err = v.srv.questionCounts(ctx); err != nil {
+		if ctx.Err() == nil {
+			v.sock.Log().Warn("supervisor overview: questions", "err", err)
+		}
+		return
+	}
+	b, err := json.Marshal(f)
 	if err != nil || string(b) == string(v.last) {
 		return
 	}

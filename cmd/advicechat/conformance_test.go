@@ -101,6 +101,7 @@ func TestProtocolConformance(t *testing.T) {
 	w.chat()
 	w.hours()
 	w.busy()
+	w.questions() // questions_conformance_test.go
 
 	// What the walk cannot bring about in a test of this package, and
 	// where it is proven instead.

@@ -38,6 +38,8 @@ const (
 	CodeFull           Code = "conversation_full" // the conversation holds all it may
 	CodeUnknownCode    Code = "unknown_code"      // a return code that is wrong, expired or malformed
 	CodeAlreadyKept    Code = "already_kept"      // a conversation has one return code at most
+	CodeChatOpen       Code = "chat_open"         // a new question while the chat is open and not busy
+	CodeQuestionTaken  Code = "question_taken"    // another advisor is answering the question
 )
 
 // Codes that are counted as refusals but never sent in an error frame:
@@ -56,7 +58,7 @@ var Codes = []Code{
 	CodeUnavailable, CodeNotFound, CodeUnauthorized, CodeForbidden, CodeEnded,
 	CodeInternal, CodeOfferExpired, CodeNotWaiting, CodeAdvisorOffDuty,
 	CodeAdvisorFull, CodeNotSkilled, CodeUnknownQueue, CodeNotEnded, CodeFull,
-	CodeUnknownCode, CodeAlreadyKept,
+	CodeUnknownCode, CodeAlreadyKept, CodeChatOpen, CodeQuestionTaken,
 }
 
 // refusal is one row of the table from errors to codes.

@@ -348,6 +348,9 @@ type Overview struct {
 	Queues   []QueueStat       `json:"queues"`
 	Advisors []OverviewAdvisor `json:"advisors"`
 	Waiting  []Waiting         `json:"waiting"`
+	// Questions counts the open questions per audience and language
+	// (questions.go).
+	Questions []QuestionCount `json:"questions"`
 }
 
 // Reassigned answers a supervisor's reassignment (HTTP): where the

@@ -286,6 +286,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	dur("ADVICECHAT_RETURN_PREFER", &c.Web.ReturnPrefer, 0)
 	dur("ADVICECHAT_DEFAULT_HANDLING", &c.Routing.DefaultHandling, time.Minute)
+	dur("ADVICECHAT_QUESTION_KEEP", &c.Web.QuestionKeep, time.Second)
 
 	if v := strings.TrimSpace(getenv("ADVICECHAT_CANNED")); v != "" {
 		canned, err := web.LoadCanned(v)
