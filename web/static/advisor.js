@@ -17,6 +17,7 @@ import { assigned, entry, markClosed, renderPane, select, visitorTyping } from '
 import { setCanned } from './console-canned.js';
 import { setTags } from './console-ending.js';
 import { transferDone, renderTargets, transferRefused } from './console-transfer.js';
+import { questionAnswered, questionRefused, questionTaken, renderQuestions, tickQuestions } from './console-questions.js';
 
 const body = document.body;
 let opened = false; // the current connection attempt reached the server
@@ -88,6 +89,15 @@ function onframe(f) {
     case 'offered':
       offered(f);
       break;
+    case 'questions':
+      renderQuestions(f);
+      break;
+    case 'question':
+      questionTaken(f);
+      break;
+    case 'question_answered':
+      questionAnswered(f.question);
+      break;
     case 'assigned':
       assigned(f.conversation);
       break;
@@ -122,6 +132,7 @@ function onframe(f) {
 // refused handles an error frame: each request that can be refused shows
 // its refusal where it was made.
 function refused(f, id, c) {
+  if (!c && questionRefused(f)) return;
   if (c && f.id) {
     c.transcript.fail(f.id, f.code);
   } else if (id && f.code === 'offer_expired') {
@@ -177,6 +188,7 @@ document.addEventListener('keydown', (ev) => {
 setInterval(() => {
   tickQueue();
   tickOffers();
+  tickQuestions();
 }, 1000);
 
 // --- start ----------------------------------------------------------------
