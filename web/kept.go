@@ -225,24 +225,20 @@ func (s *Server) sealThread(ctx context.Context, id, enc string) error {
 			break
 		}
 	}
-	t := keep.Thread{Audience: conv.Audience, Lang: conv.Lang}
-	if conv.Returning {
-		old, err := s.vault.Get(ctx, k)
-		switch {
-		case err == nil:
-			t = old
-			t.Audience, t.Lang = conv.Audience, conv.Lang
-		case errors.Is(err, keep.ErrUnknown):
-			// Forgotten or expired meanwhile: this conversation alone.
-		default:
-			return err
+	advisor := ""
+	if st, err := s.queue.State(ctx, id); err == nil {
+		advisor = st.Advisor
+	}
+	// After what the code kept before (a returning visitor's earlier
+	// conversations, questions answered under it); a thread forgotten or
+	// expired meanwhile starts anew with this conversation.
+	return s.vault.Update(ctx, k, s.cfg.Keep, func(t *keep.Thread, _ bool) {
+		t.Parts = append(t.Parts, part)
+		t.Audience, t.Lang = conv.Audience, conv.Lang
+		if advisor != "" {
+			t.Advisor = advisor
 		}
-	}
-	t.Parts = append(t.Parts, part)
-	if st, err := s.queue.State(ctx, id); err == nil && st.Advisor != "" {
-		t.Advisor = st.Advisor
-	}
-	return s.vault.Put(ctx, k, t, s.cfg.Keep)
+	})
 }
 
 // earlier shows the advisor who has a returning visitor's conversation

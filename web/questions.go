@@ -15,7 +15,6 @@ import (
 
 	"github.com/labstack/echo/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/chat/keep"
@@ -261,8 +260,9 @@ func (s *Server) pendingQuestions(ctx context.Context, k keep.Keys) ([]PendingQu
 
 // sealAnswer adds the question and its answer to the thread under the
 // question's code, as one part, and renews its keep. It reads and writes
-// the thread in one optimistic transaction, so that two answers under one
-// code at once both stay.
+// the thread in one optimistic transaction (keep.Vault.Update), so that
+// two answers under one code at once, or an answer and a conversation
+// ending under it, all stay.
 func (s *Server) sealAnswer(ctx context.Context, q questions.Question, advisor, alias, answer string, at time.Time) error {
 	k, ok := keep.DecodeKeys(q.Keys)
 	if !ok {
@@ -272,38 +272,10 @@ func (s *Server) sealAnswer(ctx context.Context, q questions.Question, advisor, 
 		{Seq: 1, Kind: chat.KindMessage, From: chat.FromVisitor, Text: q.Text, At: q.Left.UnixMilli()},
 		{Seq: 2, Kind: chat.KindMessage, From: chat.FromAdvisor, Name: alias, Text: answer, At: at.UnixMilli()},
 	}}
-	key := s.vault.Key(k.Lookup)
-	for range 20 {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			t := keep.Thread{}
-			b, err := tx.Get(ctx, key).Bytes()
-			switch {
-			case errors.Is(err, redis.Nil):
-			case err != nil:
-				return err
-			default:
-				if t, err = keep.Unseal(k, b); err != nil {
-					// Never overwrite what cannot be read.
-					return fmt.Errorf("open the thread of question %s: %w", q.ID, err)
-				}
-			}
-			t.Parts = append(t.Parts, part)
-			t.Audience, t.Lang, t.Advisor = q.Audience, q.Lang, advisor
-			sealed, err := keep.Seal(k, t)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, sealed, s.cfg.Keep)
-				return nil
-			})
-			return err
-		}, key)
-		if !errors.Is(err, redis.TxFailedErr) {
-			return err
-		}
-	}
-	return errors.New("the thread kept changing; retry")
+	return s.vault.Update(ctx, k, s.cfg.Keep, func(t *keep.Thread, _ bool) {
+		t.Parts = append(t.Parts, part)
+		t.Audience, t.Lang, t.Advisor = q.Audience, q.Lang, advisor
+	})
 }
 
 // earlierParts reads the thread a question continues, for the advisor who

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,5 +218,54 @@ func TestVault(t *testing.T) {
 	}
 	if _, _, err := v.Open(ctx, short.String()); !errors.Is(err, ErrUnknown) {
 		t.Errorf("expired code: Open = %v, want ErrUnknown", err)
+	}
+}
+
+func TestVaultUpdate(t *testing.T) {
+	ctx := context.Background()
+	r := redistest.New(t)
+	v := NewVault(r.Client, r.Prefix)
+	k := NewCode().Keys()
+	// Ten updates at once: every part stays.
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := range 10 {
+		wg.Go(func() {
+			errs <- v.Update(ctx, k, time.Hour, func(th *Thread, _ bool) {
+				th.Parts = append(th.Parts, Part{Kind: PartChat, Started: int64(i)})
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Update = %v", err)
+		}
+	}
+	got, err := v.Get(ctx, k)
+	if err != nil || len(got.Parts) != 10 {
+		t.Fatalf("after ten updates at once: %d parts, %v; want 10", len(got.Parts), err)
+	}
+	// The first update finds nothing; later ones find the thread.
+	fresh := NewCode().Keys()
+	var founds []bool
+	for range 2 {
+		if err := v.Update(ctx, fresh, time.Hour, func(_ *Thread, found bool) { founds = append(founds, found) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(founds) != 2 || founds[0] || !founds[1] {
+		t.Errorf("found = %v, want [false true]", founds)
+	}
+	// What does not open under the key is left as it is.
+	if err := r.Client.Set(ctx, v.Key(k.Lookup), "not sealed by us", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Update(ctx, k, time.Hour, func(th *Thread, _ bool) { th.Parts = nil }); err == nil {
+		t.Error("Update over an unreadable thread succeeded")
+	}
+	if s := r.Client.Get(ctx, v.Key(k.Lookup)).Val(); s != "not sealed by us" {
+		t.Errorf("unreadable thread overwritten with %q", s)
 	}
 }

@@ -115,6 +115,48 @@ func (v *Vault) Put(ctx context.Context, k Keys, t Thread, ttl time.Duration) er
 	return nil
 }
 
+// Update changes the thread under k in one optimistic transaction: fn
+// gets what is stored (an empty thread and found false when nothing is)
+// and changes it; the result is sealed and stored for ttl. When another
+// changed the thread meanwhile, it is read again and fn called again, so
+// that two updates at once (a conversation ending, a question answered
+// under one code) both stay. A stored thread that does not open is never
+// overwritten.
+func (v *Vault) Update(ctx context.Context, k Keys, ttl time.Duration, fn func(t *Thread, found bool)) error {
+	key := v.Key(k.Lookup)
+	for range 20 {
+		err := v.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			var t Thread
+			found := false
+			b, err := tx.Get(ctx, key).Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+			case err != nil:
+				return fmt.Errorf("read kept thread: %w", err)
+			default:
+				if t, err = Unseal(k, b); err != nil {
+					return errors.New("a kept thread does not open under its own key; left as it is")
+				}
+				found = true
+			}
+			fn(&t, found)
+			sealed, err := Seal(k, t)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, sealed, ttl)
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+	return errors.New("the kept thread kept changing; not updated")
+}
+
 // Get returns the thread stored under k, or ErrUnknown.
 func (v *Vault) Get(ctx context.Context, k Keys) (Thread, error) {
 	b, err := v.rdb.Get(ctx, v.Key(k.Lookup)).Bytes()
