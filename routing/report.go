@@ -45,6 +45,10 @@ const (
 	FieldUrgent   = "urgent"
 	FieldAnswered = "answered"
 	FieldLeft     = "left_waiting" // the visitor ended it while waiting
+	// Questions left while the chat was closed or busy (replies too), and
+	// answered.
+	FieldQuestionLeft     = "questions_left"
+	FieldQuestionAnswered = "questions_answered"
 )
 
 // FieldStarted counts conversations started in an audience and language.

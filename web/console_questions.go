@@ -13,6 +13,7 @@ import (
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/chat/questions"
+	"github.com/advicechat/advicechat/routing"
 	"github.com/advicechat/advicechat/web/protocol"
 )
 
@@ -163,6 +164,7 @@ func (a *advisor) answerQuestion(f protocol.QuestionAnswer) {
 		a.sock.Log().Error("remove an answered question", "err", err)
 	}
 	if found {
+		a.srv.countReport(wctx, routing.FieldQuestionAnswered)
 		a.srv.questions.answered.Inc()
 		a.srv.questions.toAnswer.Observe(now.Sub(q.Left).Seconds())
 	}

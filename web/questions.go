@@ -208,6 +208,7 @@ func (s *Server) leaveQuestion(c *echo.Context) error {
 	} else {
 		s.questions.left.WithLabelValues("new").Inc()
 	}
+	s.countReport(ctx, routing.FieldQuestionLeft)
 	if !open {
 		if at, ok := s.hours.NextOpen(now); ok {
 			out.NextOpening = at.Format(time.RFC3339)

@@ -43,6 +43,8 @@ type report struct {
 	AbandonedWaiting int64
 	AbandonedActive  int64
 	LeftWaiting      int64
+	// Questions left while the chat was closed or busy, and answered.
+	QuestionsLeft, QuestionsAnswered int64
 	// Outcomes by tag, the configured ones first; Feedback by rating 1-5.
 	Outcomes []reportCount
 	Feedback [5]int64
@@ -113,6 +115,10 @@ func sumReport(days []routing.ReportDay, tags []string) report {
 				r.Answered += n
 			case routing.FieldLeft:
 				r.LeftWaiting += n
+			case routing.FieldQuestionLeft:
+				r.QuestionsLeft += n
+			case routing.FieldQuestionAnswered:
+				r.QuestionsAnswered += n
 			case "wait":
 				if i, err := strconv.Atoi(rest); err == nil && i >= 0 && i < len(r.Waits) {
 					r.Waits[i] += n
@@ -217,6 +223,8 @@ func (r report) csv() []byte {
 	row("abandoned", "waiting", r.AbandonedWaiting)
 	row("abandoned", "active", r.AbandonedActive)
 	row("left", "waiting", r.LeftWaiting)
+	row("questions", "left", r.QuestionsLeft)
+	row("questions", "answered", r.QuestionsAnswered)
 	for _, o := range r.Outcomes {
 		row("outcome", o.Name, o.Count)
 	}

@@ -173,7 +173,8 @@ func TestQuestionLeftWhileClosedAnsweredAndReplied(t *testing.T) {
 	anna := consoleOf(t, a, "anna", "-name", "Anna", "-languages", "nl,en")
 	bram := consoleOf(t, a, "bram", "-name", "Bram", "-languages", "nl")
 	pwSara := a.addAdvisor(t, "sara", "-role", "supervisor", "-languages", "en")
-	sup := a.supervisorSocket(t, a.login(t, "sara", pwSara))
+	saraHC := a.login(t, "sara", pwSara)
+	sup := a.supervisorSocket(t, saraHC)
 	for _, c := range []*client{anna, bram} {
 		c.expect("an empty questions view", func(f frame) bool {
 			return f.str("type") == protocol.TypeQuestions && openCount(f, "public", "nl") == 0
@@ -249,6 +250,12 @@ func TestQuestionLeftWhileClosedAnsweredAndReplied(t *testing.T) {
 	}
 	if keys := questionKeys(t, a); len(keys) != 0 {
 		t.Errorf("after the answer Redis still holds %v", keys)
+	}
+	// The funder report counts it, left and answered.
+	days := "from=" + time.Now().AddDate(0, 0, -1).Format(time.DateOnly) + "&to=" + time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	if status, csv := reportGet(t, a, saraHC, days+"&format=csv"); status != http.StatusOK ||
+		!strings.Contains(csv, "questions,left,1\n") || !strings.Contains(csv, "questions,answered,1\n") {
+		t.Errorf("report after one question answered = %d:\n%s", status, csv)
 	}
 	for _, c := range []*client{anna, bram} {
 		c.expect("an empty view again", func(f frame) bool {
