@@ -9,6 +9,26 @@ import (
 	"github.com/advicechat/advicechat/web/protocol"
 )
 
+// openSupervisorView logs in as a supervisor and opens the view, until
+// its socket is connected.
+func openSupervisorView(t *testing.T, a *app, tab *browserTab, username, password, lang string) {
+	t.Helper()
+	tab.do("open the view", chromedp.Navigate(a.URL+"/advisor/supervisor?lang="+lang), chromedp.WaitVisible(chromedp.ID("login-form")))
+	// Logged in, the browser lands on the console; this goes on to the
+	// view without depending on the console's script.
+	tab.do("log in",
+		chromedp.SendKeys(chromedp.ID("username"), username),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(t, username)),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.CSS(`body.advisor`)),
+	)
+	tab.do("open the view again",
+		chromedp.Navigate(a.URL+"/advisor/supervisor?lang="+lang),
+		chromedp.WaitVisible(chromedp.CSS(`body.supervisor[data-connected="true"]`)),
+	)
+}
+
 // TestBrowserSupervisor drives the supervisor view in a real Chromium: a
 // supervisor logs in, sees the queues, the waiting and the advisors live,
 // raises a priority, reassigns a conversation through the dialog with a
@@ -33,20 +53,7 @@ func TestBrowserSupervisor(t *testing.T) {
 	axe := newAxeChecker(t)
 	b := startBrowser(t)
 	tab := b.newTab("supervisor")
-	tab.do("open the view", chromedp.Navigate(a.URL+"/advisor/supervisor?lang=en"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	// Logged in, the browser lands on the console; this test goes on to
-	// the view without depending on the console's script.
-	tab.do("log in",
-		chromedp.SendKeys(chromedp.ID("username"), "sara"),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.SendKeys(chromedp.ID("code"), a.totpCode(t, "sara")),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.CSS(`body.advisor`)),
-	)
-	tab.do("open the view again",
-		chromedp.Navigate(a.URL+"/advisor/supervisor?lang=en"),
-		chromedp.WaitVisible(chromedp.CSS(`body.supervisor[data-connected="true"]`)),
-	)
+	openSupervisorView(t, a, tab, "sara", password, "en")
 	tab.waitFor("two waiting, in order", `(a, b) => [...document.querySelectorAll('#waiting tr')].map((tr) => tr.dataset.key).join() === a + ',' + b`, c1, c2)
 	tab.waitFor("queues and anna on duty", `() => document.querySelectorAll('#queues tr').length === 2 &&
 		document.querySelector('#advisors tr[data-key="anna"] .duty-state[data-duty="true"]') !== null`)

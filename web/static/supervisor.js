@@ -10,6 +10,9 @@ const $ = (id) => document.getElementById(id);
 const el = {
   reconnecting: $('reconnecting'), status: $('action-status'),
   queues: $('queues'),
+  questions: $('questions'),
+  questionsEmpty: $('questions-empty'),
+  questionsWrap: $('questions-wrap'),
   waiting: $('waiting'), waitingWrap: $('waiting-wrap'), waitingEmpty: $('waiting-empty'),
   advisors: $('advisors'), advisorsWrap: $('advisors-wrap'), advisorsEmpty: $('advisors-empty'),
   dialog: $('reassign-dialog'), form: $('reassign-form'), what: $('reassign-what'),
@@ -18,7 +21,7 @@ const el = {
 };
 
 // The last overview and when it came: the clocks run on from there.
-let view = { queues: [], advisors: [], waiting: [] };
+let view = { queues: [], advisors: [], waiting: [], questions: [] };
 let viewAt = Date.now();
 let opened = false; // the current connection attempt reached the server
 let refused = false; // the server said no for good (session, role)
@@ -98,6 +101,7 @@ const socket = new ReconnectingSocket(socketURL('/ws/supervisor'), {
         queues: Array.isArray(f.queues) ? f.queues : [],
         advisors: Array.isArray(f.advisors) ? f.advisors : [],
         waiting: Array.isArray(f.waiting) ? f.waiting : [],
+        questions: Array.isArray(f.questions) ? f.questions.filter((q) => q.open > 0) : [],
       };
       viewAt = Date.now();
       render();
@@ -171,6 +175,7 @@ function say(text, error = false) {
 
 function render() {
   renderQueues();
+  renderQuestions();
   renderWaiting();
   renderAdvisors();
 }
@@ -198,6 +203,24 @@ function renderQueues() {
     setText(c[2], q.waiting > 0 ? since(q.longest_wait) : '–');
     for (let p = 0; p < 3; p++) setText(c[3 + p], String(by[p] ?? 0));
     c[5].classList.toggle('sv-danger', (by[2] ?? 0) > 0);
+  });
+}
+
+// renderQuestions shows the open questions left while the chat was
+// closed or busy, per queue and language: counts only, never their text.
+function renderQuestions() {
+  const any = view.questions.length > 0;
+  el.questionsEmpty.hidden = any;
+  el.questionsWrap.hidden = !any;
+  syncRows(el.questions, view.questions, (q) => `${q.audience}:${q.lang}`, (q) => {
+    const tr = make('tr');
+    const th = make('th', '', queueName(q.audience));
+    th.scope = 'row';
+    tr.append(th, make('td', '', languageName(q.lang)), make('td', 'num'), make('td', 'num'));
+    return tr;
+  }, (tr, q) => {
+    setText(tr.children[2], String(q.open));
+    setText(tr.children[3], since(q.oldest));
   });
 }
 
