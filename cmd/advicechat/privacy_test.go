@@ -226,3 +226,96 @@ func TestPrivacyPage(t *testing.T) {
 		}
 	}
 }
+
+// TestQuestionIdentifiersKeptOut: visitors who leave a question while
+// the chat is closed, reply under its code and read it back, all with
+// identifying headers, leave none of them, nor the code, in Redis, the
+// logs or the metrics; an advisor answers in between.
+func TestQuestionIdentifiersKeptOut(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_HOURS": closedNow(t)})
+	anna := consoleOf(t, a, "anna", "-name", "Anna")
+	forbidden := map[string]string{}
+	asked := map[string]bool{} // question ids seen
+	for i := range 3 {
+		h := a.origin()
+		for k, v := range map[string]string{
+			"User-Agent":      fmt.Sprintf("CanaryAgent/%d-%s", i, chat.NewID()),
+			"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", 40+i),
+			"X-Real-Ip":       fmt.Sprintf("198.51.100.%d", 50+i),
+			"Cookie":          "tracker=canary" + chat.NewID(),
+		} {
+			h.Set(k, v)
+			forbidden[fmt.Sprintf("%s of visitor %d", k, i)] = v
+		}
+		post := func(path, body string) (int, frame) {
+			t.Helper()
+			req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
+			req.Header = h.Clone()
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := new(strings.Builder)
+			_, _ = ioCopy(b, resp)
+			var f frame
+			_ = json.Unmarshal([]byte(b.String()), &f)
+			return resp.StatusCode, f
+		}
+		status, f := post("/question", questionBody("public", "nl", fmt.Sprintf("Vraag %d over mijn broer", i), ""))
+		code := f.str("code")
+		if status != http.StatusOK || code == "" {
+			t.Fatalf("question %d: %d %v", i, status, f)
+		}
+		forbidden[fmt.Sprintf("return code of visitor %d", i)] = code
+		forbidden[fmt.Sprintf("return code of visitor %d, as typed", i)] = strings.ReplaceAll(code, "-", "")
+		// Anna answers it; the visitor reads the answer and replies.
+		v := anna.expect("the question in the view", func(f frame) bool {
+			items := frameItems(f, "questions")
+			return f.str("type") == protocol.TypeQuestions && len(items) == 1 && !asked[items[0].str("id")]
+		})
+		id := frameItems(v, "questions")[0].str("id")
+		asked[id] = true
+		anna.send(protocol.QuestionTarget{Type: protocol.TypeQuestionTake, Question: id})
+		anna.expectKeeping("taken", func(f frame) bool { return f.str("type") == protocol.TypeQuestion })
+		anna.send(protocol.QuestionAnswer{Type: protocol.TypeQuestionAnswer, Question: id, Text: "Een antwoord"})
+		anna.expectKeeping("answered", func(f frame) bool { return f.str("type") == protocol.TypeQuestionAnswered })
+		if status, _ := post("/return", codeBody(code)); status != http.StatusOK {
+			t.Fatalf("return %d: %d", i, status)
+		}
+		if status, f := post("/question", questionBody("public", "nl", "Dank u, nog een vraag", code)); status != http.StatusOK {
+			t.Fatalf("reply %d: %d %v", i, status, f)
+		}
+		first := id
+		r := anna.expect("the reply in the view", func(f frame) bool {
+			items := frameItems(f, "questions")
+			return f.str("type") == protocol.TypeQuestions && len(items) == 1 && items[0].str("id") != first
+		})
+		id = frameItems(r, "questions")[0].str("id")
+		asked[id] = true
+		anna.send(protocol.QuestionTarget{Type: protocol.TypeQuestionTake, Question: id})
+		anna.expectKeeping("reply taken", func(f frame) bool { return f.str("type") == protocol.TypeQuestion })
+		anna.send(protocol.QuestionAnswer{Type: protocol.TypeQuestionAnswer, Question: id, Text: "Nog een antwoord"})
+		anna.expectKeeping("reply answered", func(f frame) bool { return f.str("type") == protocol.TypeQuestionAnswered })
+	}
+	redisDump := dumpRedis(t, a)
+	mresp, err := http.Get(a.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := new(strings.Builder)
+	_, _ = ioCopy(metrics, mresp)
+	for where, text := range map[string]string{"redis": redisDump, "logs": withoutBanner(a.logs.String()), "metrics": metrics.String()} {
+		for what, c := range forbidden {
+			if strings.Contains(text, c) {
+				t.Errorf("%s contains the %s: %q", where, what, c)
+			}
+		}
+		if m := addrRE.FindAllString(text, 5); len(m) > 0 {
+			t.Errorf("%s contains IP addresses %v", where, m)
+		}
+	}
+	if !strings.Contains(redisDump, "{k:") {
+		t.Errorf("the Redis dump holds no sealed thread; the test does not read what it should:\n%s", redisDump)
+	}
+}

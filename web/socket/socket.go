@@ -675,9 +675,10 @@ func (s *Socket) ReadFrame() (string, []byte, error) {
 		return "", nil, nil
 	}
 	// Checked on the raw frame: encoding/json would quietly turn invalid
-	// bytes into U+FFFD. In a message or note only the text's bytes count,
-	// and the refusal names the message (protocol.Message.BadText).
-	if t := *head.Type; t != protocol.TypeMessage && t != protocol.TypeNote && !utf8.Valid(data) {
+	// bytes into U+FFFD. In a message, note or answer only the text's
+	// bytes count, and the refusal names the message or question
+	// (protocol.Message.BadText, protocol.QuestionAnswer.BadText).
+	if t := *head.Type; t != protocol.TypeMessage && t != protocol.TypeNote && t != protocol.TypeQuestionAnswer && !utf8.Valid(data) {
 		s.SendError(protocol.CodeBadUTF8, "frame is not valid UTF-8", "", "")
 		return "", nil, nil
 	}
