@@ -40,8 +40,8 @@ type advisor struct {
 	lastQueue []byte
 	// lastQuestions is the questions view sent last.
 	lastQuestions []byte
-	ended     map[string]bool
-	offers    map[string]bool // offered to this advisor, shown on the page
+	ended         map[string]bool
+	offers        map[string]bool // offered to this advisor, shown on the page
 }
 
 func (s *Server) advisorSocket(c *echo.Context) error {
