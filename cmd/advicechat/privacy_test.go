@@ -121,17 +121,7 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 			// read it back and come back with it, all with the canaries.
 			post := func(path, body string) frame {
 				t.Helper()
-				req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
-				req.Header = h.Clone()
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b := new(strings.Builder)
-				_, _ = ioCopy(b, resp)
-				var f frame
-				_ = json.Unmarshal([]byte(b.String()), &f)
+				_, f := postWith(t, a, h, path, body)
 				return f
 			}
 			code := post("/keep", keepBody(conv, token)).str("code")
@@ -227,6 +217,24 @@ func TestPrivacyPage(t *testing.T) {
 	}
 }
 
+// postWith posts a JSON body to path with the headers h (a visitor's
+// identifying ones among them) and returns the status and the answer.
+func postWith(t *testing.T, a *app, h http.Header, path, body string) (int, frame) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
+	req.Header = h.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(strings.Builder)
+	_, _ = ioCopy(b, resp)
+	var f frame
+	_ = json.Unmarshal([]byte(b.String()), &f)
+	return resp.StatusCode, f
+}
+
 // TestQuestionIdentifiersKeptOut: visitors who leave a question while
 // the chat is closed, reply under its code and read it back, all with
 // identifying headers, leave none of them, nor the code, in Redis, the
@@ -249,18 +257,7 @@ func TestQuestionIdentifiersKeptOut(t *testing.T) {
 		}
 		post := func(path, body string) (int, frame) {
 			t.Helper()
-			req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
-			req.Header = h.Clone()
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := new(strings.Builder)
-			_, _ = ioCopy(b, resp)
-			var f frame
-			_ = json.Unmarshal([]byte(b.String()), &f)
-			return resp.StatusCode, f
+			return postWith(t, a, h, path, body)
 		}
 		status, f := post("/question", questionBody("public", "nl", fmt.Sprintf("Vraag %d over mijn broer", i), ""))
 		code := f.str("code")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -19,18 +18,7 @@ import (
 // and the decoded answer.
 func askQuestion(t *testing.T, a *app, body string) (int, frame) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", a.URL+"/question", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", a.URL)
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var f frame
-	_ = json.Unmarshal(b, &f)
-	return resp.StatusCode, f
+	return postJSON(t, a, "/question", body)
 }
 
 func questionBody(audience, lang, text, code string) string {
