@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v5"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -72,6 +73,9 @@ type page struct {
 	ClosedNotice   string // the sentence that says so
 	Alternatives   hours.Alternatives
 	AdvisorsOnDuty bool
+	// RetentionSeconds is how long an ended conversation stays, so the
+	// visitor's page offers to keep it only while it can.
+	RetentionSeconds int
 }
 
 // pages renders the HTML pages in every language. All texts are localized
@@ -147,7 +151,20 @@ func loadBundle() (*i18n.Bundle, []string, []string, error) {
 
 func newPages(cfg Config) (*pages, error) {
 	// Per-request values stay placeholders in the static texts.
-	texts, err := Messages(map[string]any{"RetentionMinutes": int(cfg.Retention.Minutes()), "When": "{when}"})
+	// KeepDays and QuestionDays: how long a thread kept under a return code
+	// lives (ADVICECHAT_KEEP), and an unanswered question
+	// (ADVICECHAT_QUESTION_KEEP), in whole days, for the privacy page.
+	days := func(d time.Duration) int { return max(1, int((d+12*time.Hour)/(24*time.Hour))) }
+	questionKeep := cfg.QuestionKeep
+	if questionKeep <= 0 {
+		questionKeep = DefaultQuestionKeep
+	}
+	texts, err := Messages(map[string]any{
+		"RetentionMinutes": int(cfg.Retention.Minutes()),
+		"KeepDays":         days(cfg.Keep),
+		"QuestionDays":     days(questionKeep),
+		"When":             "{when}",
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +239,8 @@ func (p *pages) data(lang string) page {
 		Version:        p.cfg.Version,
 		Open:           true,
 		AdvisorsOnDuty: true,
+
+		RetentionSeconds: int(p.cfg.Retention.Seconds()),
 	}
 	if rtl[lang] {
 		data.Dir = "rtl"

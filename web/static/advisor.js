@@ -13,7 +13,7 @@ import { hush, renderMute } from './console-sound.js';
 import { showOffDuty, showStatus } from './console-duty.js';
 import { renderQueue, renderWaiting, tickQueue } from './console-queue.js';
 import { acceptFailed, acceptOldest, expireStaleOffers, offered, removeOffer, tickOffers } from './console-offers.js';
-import { assigned, entry, markClosed, renderPane, select, visitorTyping } from './console-conversation.js';
+import { assigned, earlier, entry, markClosed, renderPane, select, visitorTyping } from './console-conversation.js';
 import { setCanned } from './console-canned.js';
 import { setTags } from './console-ending.js';
 import { transferDone, renderTargets, transferRefused } from './console-transfer.js';
@@ -100,6 +100,9 @@ function onframe(f) {
       break;
     case 'assigned':
       assigned(f.conversation);
+      break;
+    case 'earlier':
+      earlier(f);
       break;
     case 'unassigned':
       unassigned(id, c, f.reason);

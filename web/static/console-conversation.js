@@ -1,7 +1,9 @@
 // The advisor console's conversation pane: the list of the conversations
 // the advisor holds, with unread counts and typing, and the open one with
-// its transcript, its details and what shows once it closed.
-import { Transcript, duration, fill } from './transcript.js';
+// its transcript, its details and what shows once it closed; for a
+// returning visitor, the earlier conversations their return code kept,
+// read-only and folded away.
+import { Transcript, displayLocale, duration, fill } from './transcript.js';
 import { audienceName, languageName, t } from './labels.js';
 import { accepts, conversations, offers, picks, sendOwn, socket, state } from './console-state.js';
 import { $, el, priorityFlag, updateTitle } from './console-page.js';
@@ -15,6 +17,10 @@ import { closeEnd } from './console-ending.js';
 
 const lang = document.body.dataset.lang;
 const emptyList = $('messages');
+// Where the open conversation's earlier thread shows, below its details.
+const earlierHolder = document.createElement('div');
+earlierHolder.className = 'earlier-holder';
+el.info.after(earlierHolder);
 
 // The visitor counts as typing this long after their last typing frame.
 const TYPING_SHOWN_MS = 5000;
@@ -96,6 +102,8 @@ function create(info) {
     typingSent: 0, // when the advisor's last typing frame went out
     draft: '',
     noteDraft: '',
+    returning: false, // a returning visitor: an earlier frame came
+    earlier: null, // its <details>, read-only
     ol,
     item: document.createElement('li'),
   };
@@ -161,6 +169,7 @@ function renderItem(c) {
   const parts = [title];
   const flag = c.closed ? null : priorityFlag(c.priority);
   if (flag) parts.push(' ', flag);
+  if (c.returning) parts.push(' ', returningTag());
   if (c.closed) {
     const state = document.createElement('span');
     state.className = 'conv-state';
@@ -233,12 +242,16 @@ export function renderPane() {
     el.info.textContent = '';
     el.controls.hidden = true;
     el.closedControls.hidden = true;
+    earlierHolder.replaceChildren();
     renderTyping();
     return;
   }
   el.heading.textContent = `${audienceName(c.audience)} · ${languageName(c.lang)}`;
   const flag = c.closed ? null : priorityFlag(c.priority);
-  el.info.replaceChildren(...(flag ? [flag, ' '] : []), fill(t['advisor.conversation.waited'], { wait: duration(c.waited) }));
+  el.info.replaceChildren(...(flag ? [flag, ' '] : []), ...(c.returning ? [returningTag(), ' '] : []),
+    fill(t['advisor.conversation.waited'], { wait: duration(c.waited) }));
+  if (c.earlier) earlierHolder.replaceChildren(c.earlier);
+  else earlierHolder.replaceChildren();
   el.controls.hidden = !!c.closed;
   el.closedControls.hidden = !c.closed;
   el.closedReason.textContent = c.closed ? t[`advisor.conversation.${c.closed}_note`] : '';
@@ -299,6 +312,57 @@ function stopTyping(c) {
 function renderTyping() {
   const text = state.selected?.typing && !state.selected.closed ? t['advisor.typing'] : '';
   if (el.typing.textContent !== text) el.typing.textContent = text;
+}
+
+// --- a returning visitor ------------------------------------------------------
+
+function returningTag() {
+  const tag = document.createElement('span');
+  tag.className = 'conv-returning';
+  tag.textContent = t['advisor.earlier.returning'];
+  return tag;
+}
+
+// earlier shows what a returning visitor's code kept before (the earlier
+// frame, docs/protocol.md "Return codes"): each earlier conversation or
+// answered question, read-only, in a fold above the conversation. It is
+// in this page's memory only, and goes with the conversation.
+export function earlier(f) {
+  const c = conversations.get(f?.conversation);
+  if (!c || !Array.isArray(f.parts)) return;
+  c.returning = true;
+  const day = new Intl.DateTimeFormat(displayLocale(lang), { dateStyle: 'long', timeStyle: 'short' });
+  const details = document.createElement('details');
+  details.className = 'earlier';
+  const summary = document.createElement('summary');
+  summary.textContent = fill(t['advisor.earlier.summary'], { count: f.parts.length });
+  const note = document.createElement('p');
+  note.className = 'small';
+  note.textContent = t['advisor.earlier.note'];
+  details.append(summary, note);
+  for (const part of f.parts) {
+    const started = Number(part?.started) || Number(part?.entries?.[0]?.at) || 0;
+    const h = document.createElement('h3');
+    h.textContent = fill(t[part?.kind === 'question' ? 'advisor.earlier.part_question' : 'advisor.earlier.part_chat'],
+      { date: started ? day.format(new Date(started)) : '' });
+    const ol = document.createElement('ol');
+    ol.className = 'earlier-list';
+    const transcript = new Transcript(ol, {
+      self: 'advisor',
+      t,
+      lang,
+      who: (e) => (e.from === 'visitor' ? t['advisor.visitor'] : e.name || t['common.you']),
+      system: systemText,
+      retry: () => {},
+    });
+    (Array.isArray(part?.entries) ? part.entries : []).forEach((e, i) => {
+      transcript.add({ ...e, seq: Number(e.seq) > 0 ? e.seq : i + 1 });
+    });
+    details.append(h, ol);
+  }
+  c.earlier = details;
+  renderItem(c);
+  if (state.selected === c) renderPane();
 }
 
 el.close.addEventListener('click', () => {

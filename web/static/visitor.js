@@ -3,12 +3,18 @@
 // sees 112 first and goes to the front of the queue (urgent). While
 // chatting, each side sees the other typing; at the end the page asks one
 // anonymous question (POST /feedback), and the visitor may save the
-// conversation as a text file made in the browser.
+// conversation as a text file made in the browser, or keep it under a
+// return code (POST /keep) to come back to it: return.js reads a code
+// back, question.js leaves a question while the chat is closed or busy,
+// return-code.js shows a code once.
 // Speaks docs/protocol.md on /ws/visitor.
 import './stay.js';
 import { ReconnectingSocket, socketURL } from './socket.js';
 import { Transcript, displayLocale, fill, readMessages } from './transcript.js';
 import { languages } from './language.js';
+import { clearCode, postJSON, showCode } from './return-code.js';
+import { clearReturn, initReturn } from './return.js';
+import { clearAsk, initAsk } from './question.js';
 
 const KEY = {
   lang: 'advicechat.lang',
@@ -45,6 +51,8 @@ const el = {
   feedback: $('feedback'), feedbackComment: $('feedback-comment'), feedbackLeft: $('feedback-left'),
   feedbackCommentStatus: $('feedback-comment-status'), feedbackMessage: $('feedback-message'),
   feedbackSkip: $('feedback-skip'), feedbackDone: $('feedback-done'),
+  returned: $('returned'), ask: $('ask'),
+  keepNow: $('keep-now'), keepNowDone: $('keep-now-done'), keepEnded: $('keep-ended'), keep: $('keep'), keepDone: $('keep-done'),
 };
 
 // The composer's limit (docs/protocol.md, "Message text"); the count of
@@ -82,6 +90,18 @@ let typingSent = 0; // when the visitor's last typing frame went out
 let feedback = null;
 let feedbackAsked = false; // the question was put for this conversation
 let feedbackBusy = false;
+// Back with a return code: the code goes with the start and is then
+// dropped (the conversation carries the thread); linked says this
+// conversation continues a kept thread, and so is kept already.
+let linkCode = null;
+let linkLang = null;
+let linked = false;
+let kept = false; // kept under a code shown in this tab
+let keepBusy = false;
+let keepTimer = 0; // puts the keep away once the ended conversation is deleted
+let askFrom = 'landing'; // where "leave a question" was chosen
+// How long an ended conversation can still be kept (ADVICECHAT_RETENTION).
+const retentionMs = (Number(body.dataset.retention) || 0) * 1000;
 
 function newTranscript() {
   return new Transcript(el.messages, {
@@ -136,6 +156,10 @@ function quickExit(ev) {
   }
   sessionStorage.clear();
   el.messages.replaceChildren();
+  clearCode();
+  clearReturn();
+  clearAsk();
+  linkCode = null;
   location.replace(exitURL);
 }
 
@@ -157,11 +181,14 @@ function setState(state) {
   el.waiting.hidden = state !== 'waiting';
   el.busy.hidden = state !== 'busy';
   el.ended.hidden = state !== 'ended';
+  el.returned.hidden = state !== 'returned';
+  el.ask.hidden = state !== 'ask';
   showDanger();
-  el.chat.hidden = state !== 'chatting' && (state === 'landing' || transcript.size === 0);
+  el.chat.hidden = state !== 'chatting' && (['landing', 'returned', 'ask'].includes(state) || transcript.size === 0);
   el.controls.hidden = state !== 'chatting';
   el.advisor.hidden = state !== 'chatting';
   el.saveChatting.hidden = state !== 'chatting';
+  showKeep();
   if (state !== 'chatting') stopAdvisorTyping();
   if (state === 'waiting' || state === 'chatting') sessionStorage.setItem(KEY.state, state);
   if (before === state) return;
@@ -171,7 +198,7 @@ function setState(state) {
   if (state === 'ended') el.endedHeading.focus();
   else if (lost && state === 'chatting') el.text.focus();
   else if (lost) $(`${state}-heading`).focus();
-  if (state === 'waiting' || state === 'ended' || state === 'busy') {
+  if (['waiting', 'ended', 'busy', 'returned', 'ask'].includes(state)) {
     $(state).scrollIntoView({ block: 'nearest' });
   }
 }
@@ -271,6 +298,7 @@ function finish(reason) {
     over = true;
     el.endedReason.textContent = t[`visitor.ended.reason.${reason}`] ?? '';
     offerFeedback();
+    keepUntilDeleted();
   }
   showSaveEnded();
   forget();
@@ -283,6 +311,12 @@ function reset(noticeKey) {
   socket = null;
   forget();
   conversation = token = audience = null;
+  linkCode = linkLang = null;
+  linked = kept = false;
+  clearTimeout(keepTimer);
+  keepTimer = 0;
+  el.keepNowDone.textContent = '';
+  el.keepDone.textContent = '';
   advisorName = '';
   endRequested = false;
   urgent = false;
@@ -314,6 +348,8 @@ function connect() {
       resumed = false;
       if (conversation && token) {
         socket.send({ type: 'resume', conversation, token, after: transcript.highest, at: transcript.highestAt });
+      } else if (audience && linkCode) {
+        socket.send({ type: 'start', audience, lang: linkLang ?? lang, urgent, code: linkCode });
       } else if (audience) {
         socket.send({ type: 'start', audience, lang, urgent });
       } else {
@@ -352,6 +388,12 @@ function onframe(f) {
     case 'started':
       conversation = f.conversation;
       token = f.token;
+      // Started under the code: the page needs it no longer.
+      if (linkCode) {
+        linkCode = null;
+        linked = true;
+        showKeep();
+      }
       sessionStorage.setItem(KEY.conversation, conversation);
       sessionStorage.setItem(KEY.token, token);
       sessionStorage.setItem(KEY.seq, '0');
@@ -395,6 +437,7 @@ function onframe(f) {
       if (f.id) transcript.fail(f.id, f.code);
       else if (f.code === 'not_found' || f.code === 'unauthorized') reset('visitor.resume_failed');
       else if (!conversation && f.code === 'closed') closedNow();
+      else if (!conversation && f.code === 'unknown_code') reset('visitor.return.unknown');
       else if (!conversation && f.code === 'busy') busyNow(f.message);
       else if (!conversation && (f.code === 'rate_limited' || f.code === 'unavailable')) reset(`visitor.start.${f.code}`);
       else if (f.code === 'ended') finish(null);
@@ -826,6 +869,95 @@ el.feedbackComment.addEventListener('input', updateCommentLeft);
 el.feedbackSkip.addEventListener('click', () => {
   closeFeedback();
   el.endedHeading.focus();
+});
+
+// --- keep under a return code ---------------------------------------------
+
+// showKeep offers to keep the conversation while chatting and after the
+// end (while it still exists and has a message), or says it is kept.
+function showKeep() {
+  const state = body.dataset.state;
+  const done = linked ? t['visitor.keep.linked'] : kept ? t['visitor.keep.kept'] : '';
+  el.keepNow.hidden = state !== 'chatting' || !!done || !conversation;
+  setText(el.keepNowDone, state === 'chatting' ? done : '');
+  const hasMessage = !!el.messages.querySelector('li.msg[data-kind="message"]');
+  el.keepEnded.hidden = state !== 'ended' || !!done || !conversation || !token || !hasMessage || keepTimer === -1;
+  if (state === 'ended' && done) setText(el.keepDone, done);
+}
+
+// keepUntilDeleted puts the keep away when the ended conversation is
+// deleted: after that, POST /keep could only say it is gone.
+function keepUntilDeleted() {
+  clearTimeout(keepTimer);
+  keepTimer = 0;
+  if (!retentionMs) return;
+  keepTimer = setTimeout(() => {
+    keepTimer = -1;
+    showKeep();
+  }, retentionMs);
+}
+
+// keepConversation asks for a return code (docs/protocol.md, "Return
+// codes") and shows it once; the page keeps no copy.
+async function keepConversation(button) {
+  if (!conversation || !token || keepBusy || kept || linked) return;
+  keepBusy = true;
+  button.disabled = true;
+  const { status, data } = await postJSON('/keep', { conversation, token });
+  keepBusy = false;
+  button.disabled = false;
+  const onEnded = body.dataset.state === 'ended';
+  const result = onEnded ? el.keepDone : el.keepNowDone;
+  if (status === 200 && typeof data?.code === 'string') {
+    kept = true;
+    showKeep();
+    showCode(data.code, () => (body.dataset.state === 'chatting' ? el.text : onEnded ? el.keepDone : el.endedHeading).focus());
+    return;
+  }
+  if (data?.error === 'already_kept') {
+    kept = true;
+    showKeep();
+    setText(result, t['visitor.keep.already']);
+  } else if (status === 404) {
+    keepTimer = -1;
+    showKeep();
+    setText(el.keepDone, t['visitor.keep.gone']);
+  } else {
+    setText(result, t['visitor.keep.failed']);
+  }
+}
+
+el.keepNow.addEventListener('click', () => keepConversation(el.keepNow));
+el.keep.addEventListener('click', () => keepConversation(el.keep));
+el.keepDone.tabIndex = -1;
+
+// startLinked starts a new conversation under a return code, in the
+// thread's audience and language (return.js).
+function startLinked(code, threadAudience, threadLang) {
+  audience = threadAudience;
+  linkCode = code;
+  linkLang = languages().includes(threadLang) ? threadLang : lang;
+  begin();
+  $('waiting-heading').focus();
+}
+
+initReturn({
+  lang,
+  system: systemText,
+  setState,
+  isOpen: () => !$('start').disabled,
+  startLinked,
+  charsLeft: (n) => charsLeftText(n),
+});
+
+initAsk({
+  lang,
+  setState: (state) => {
+    if (state === 'ask' && body.dataset.state !== 'ask') askFrom = body.dataset.state === 'busy' ? 'busy' : 'landing';
+    setState(state);
+  },
+  charsLeft: (n) => charsLeftText(n),
+  back: () => setState(askFrom),
 });
 
 // --- start ----------------------------------------------------------------
