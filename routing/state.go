@@ -49,13 +49,21 @@ const UnknownWait time.Duration = -1
 // whether the advisor of an active one is away (one more round trip when
 // any waits or is active, and one for the estimates when any waits).
 func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, error) {
+	out, _, err := q.readStates(ctx, ids, nil)
+	return out, err
+}
+
+// readStates is States, with whether each conversation accepts a fallback
+// language; with basis, the estimates are made of it instead of a read of
+// their own.
+func (q *Queue) readStates(ctx context.Context, ids []string, basis *estimateBasis) ([]ConversationState, []bool, error) {
 	pipe := q.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
 		cmds[i] = pipe.HMGet(ctx, q.convKey(id), "st", "q", "aud", "lang", "adv", "enq", "asg", "why", "pri", "odl", "fb")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("conversation states: %w", err)
+		return nil, nil, fmt.Errorf("conversation states: %w", err)
 	}
 	out := make([]ConversationState, len(ids))
 	pipe = q.rdb.Pipeline()
@@ -84,10 +92,10 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 		}
 	}
 	if pipe.Len() == 0 {
-		return out, nil
+		return out, fallback, nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("queue positions: %w", err)
+		return nil, nil, fmt.Errorf("queue positions: %w", err)
 	}
 	for i, l := range lives {
 		if l[0] != nil {
@@ -95,11 +103,14 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 		}
 	}
 	if !waiting {
-		return out, nil
+		return out, fallback, nil
 	}
-	basis, err := q.estimateBasis(ctx)
-	if err != nil {
-		return nil, err
+	if basis == nil {
+		b, err := q.estimateBasis(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		basis = &b
 	}
 	for i, r := range ranks {
 		if r != nil && r.Err() == nil {
@@ -112,7 +123,7 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 			}
 		}
 	}
-	return out, nil
+	return out, fallback, nil
 }
 
 // State returns the routing state of one conversation. The calls that
@@ -122,6 +133,22 @@ func (q *Queue) States(ctx context.Context, ids []string) ([]ConversationState, 
 // socket.
 func (q *Queue) State(ctx context.Context, id string) (ConversationState, error) {
 	return q.states.get(ctx, q, id)
+}
+
+// Holder returns a conversation's routing status and its advisor (see
+// ConversationState) in one HMGET of its own: what an advisor's every
+// message and typing signal checks. It is not gathered with other reads
+// (State), so it never waits behind a batch of waiting visitors' states.
+func (q *Queue) Holder(ctx context.Context, id string) (status, advisor string, err error) {
+	v, err := q.rdb.HMGet(ctx, q.convKey(id), "st", "adv").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", "", fmt.Errorf("conversation holder: %w", err)
+	}
+	if len(v) == 2 {
+		status, _ = v[0].(string)
+		advisor, _ = v[1].(string)
+	}
+	return status, advisor, nil
 }
 
 // QueueStat describes one queue.
