@@ -153,17 +153,17 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 		a.sock.SendError(protocol.CodeBadRequest, "conversation must be a conversation id", clientID, "")
 		return false
 	}
-	st, err := a.srv.queue.State(a.sock.Ctx(), id)
+	status, holder, err := a.srv.queue.Holder(a.sock.Ctx(), id)
 	if err != nil {
 		a.internalFor(err, clientID, id)
 		return false
 	}
-	if ended && st.Status == routing.StatusEnded && st.Advisor == a.name {
+	if ended && status == routing.StatusEnded && holder == a.name {
 		return true // the store acks a duplicate and refuses anything new
 	}
-	if st.Advisor != a.name || st.Status != routing.StatusActive {
+	if holder != a.name || status != routing.StatusActive {
 		code := protocol.CodeNotFound
-		if st.Status == routing.StatusEnded {
+		if status == routing.StatusEnded {
 			code = protocol.CodeEnded
 		}
 		a.sock.SendError(code, "not one of your open conversations", clientID, id)
