@@ -165,6 +165,9 @@ type Server struct {
 	// questions are the questions left while the chat is closed or busy
 	// (questions.go).
 	questions *questionDesk
+	// states tells the visitor sockets their routing state after each
+	// routing change (statepush.go).
+	states *statePush
 
 	socketDeps socket.Deps
 
@@ -254,6 +257,7 @@ func New(d Deps) (*Server, error) {
 	s.clientSockets = &clientSockets{max: s.cfg.SocketsPerClient, n: map[string]int{}}
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 	s.questions = newQuestionDesk(s, d)
+	s.states = newStatePush(s)
 
 	e := echo.New()
 	e.Logger = d.Log

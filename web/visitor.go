@@ -45,6 +45,9 @@ type visitor struct {
 	// up to it are history being replayed, and the state comes from
 	// routing, not from them.
 	replayUntil int64
+	// pending is the routing state the instance read last after a
+	// change (statepush.go), for the writer to take.
+	pending pushed
 }
 
 func (s *Server) visitorSocket(c *echo.Context) error {
@@ -65,7 +68,12 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 		return err
 	}
 	v := &visitor{srv: s, sock: sock, startKey: startKey, blockKeys: blockKeys}
-	defer s.release(sock, s.queue.ChangedChannel())
+	defer s.release(sock)
+	defer func() {
+		if v.conv != "" {
+			s.states.untrack(v)
+		}
+	}()
 	v.run()
 	return nil
 }
@@ -276,14 +284,10 @@ func (v *visitor) attach(id string, after, at int64) {
 	v.conv = id
 	v.sock.SetPresence(id)
 	v.sock.OnEntry = v.onEntry
-	changed := v.srv.queue.ChangedChannel()
-	v.sock.OnChannel = func(channel string, _ []byte) {
-		if channel == changed {
-			v.sock.DoOnce("state", v.refresh)
-		}
-	}
+	// The instance reads its visitors' states after each routing change
+	// and hands this socket its own when it changed (statepush.go).
 	v.sock.Do(v.refresh)
-	if err := v.sock.Watch(changed); err != nil {
+	if err := v.srv.states.track(v); err != nil {
 		v.internal(err)
 		return
 	}
@@ -347,6 +351,43 @@ func (v *visitor) refresh(ctx context.Context) {
 		}
 		return
 	}
+	v.apply(ctx, st)
+}
+
+// pushState hands the writer a state the instance read after a routing
+// change; a newer one replaces it if the writer has not taken it yet.
+func (v *visitor) pushState(st routing.ConversationState) {
+	v.pending.Store(&st)
+	v.sock.DoOnce("state", v.takePushed)
+}
+
+// takePushed shows a pushed state. A new position, wait or away notice
+// within the status the page shows is shown as it is; a new status (an
+// assignment whose joined entry has not come, a conversation routing let
+// go of) is read again here, on the writer, so that a state read before
+// an entry this socket has already written never undoes it. Writer
+// goroutine.
+func (v *visitor) takePushed(ctx context.Context) {
+	st := v.pending.Swap(nil)
+	if st == nil || v.last.Status == routing.StatusEnded {
+		return
+	}
+	same := false
+	switch st.Status {
+	case routing.StatusWaiting, routing.StatusOffered:
+		same = v.last.Status == routing.StatusWaiting && v.advisor == ""
+	case routing.StatusActive:
+		same = v.last.Status == routing.StatusActive && v.advisor != ""
+	}
+	if !same {
+		v.refresh(ctx)
+		return
+	}
+	v.apply(ctx, *st)
+}
+
+// apply shows a state read from routing. Writer goroutine.
+func (v *visitor) apply(ctx context.Context, st routing.ConversationState) {
 	switch st.Status {
 	case routing.StatusWaiting:
 		v.setState(protocol.State{Type: protocol.TypeState, Status: st.Status, Position: st.Position, Wait: waitMinutes(st.EstimatedWait)})
