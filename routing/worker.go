@@ -3,12 +3,15 @@ package routing
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 )
 
 // Hooks are told what a worker did, so the caller can write the matching
 // entries into the conversations. Each event reaches exactly one worker in
 // the whole deployment: the one whose script claimed it. Any may be nil.
+// The Assigned and Offered calls of one assignment round run at the same
+// time, each for another conversation.
 type Hooks struct {
 	// Assigned: a conversation is an advisor's, directly (no offers).
 	Assigned func(ctx context.Context, a Assignment)
@@ -97,18 +100,24 @@ func (w *Worker) assign(ctx context.Context) {
 			return
 		}
 		w.metrics.roundDuration.Observe(time.Since(start).Seconds())
+		// The hooks of one batch run at once: each writes into its own
+		// conversation (the joined entry), so a batch costs about one
+		// round trip instead of one per conversation. The next batch waits
+		// for them all.
+		var wg sync.WaitGroup
 		for _, a := range as {
 			if a.Offer {
 				if w.hooks.Offered != nil {
-					w.hooks.Offered(ctx, a)
+					wg.Go(func() { w.hooks.Offered(ctx, a) })
 				}
 				continue
 			}
 			w.metrics.assigned(a)
 			if w.hooks.Assigned != nil {
-				w.hooks.Assigned(ctx, a)
+				wg.Go(func() { w.hooks.Assigned(ctx, a) })
 			}
 		}
+		wg.Wait()
 		if len(as) < assignBatch {
 			return
 		}
