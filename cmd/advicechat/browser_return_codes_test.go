@@ -240,6 +240,7 @@ func TestBrowserReturnCodes(t *testing.T) {
 	adv.messageText("visitor", 1)
 	adv.do("reply", chromedp.SendKeys(chromedp.ID("text"), "Goed dat u schrijft."), chromedp.Click(chromedp.ID("send")))
 	vis.messageText("advisor", 1)
+	axe.check(vis, "visitor chatting with keep nl")
 	vis.do("keep", chromedp.Click(chromedp.ID("keep-now")))
 	code := codeShown(vis)
 	assertCodeNotStored(vis, code)

@@ -23,25 +23,21 @@ export function showCode(code, after, once) {
   shown = String(code);
   $('code-once').textContent = once ?? t['visitor.code.once'];
   onClosed = after ?? null;
-  const groups = shown.split('-').map((g) => {
+  // The groups, each but the last with its dash, so that a code too wide
+  // for the screen breaks between groups, never inside one.
+  const groups = shown.split('-');
+  value.replaceChildren(...groups.map((g, i) => {
     const span = document.createElement('span');
     span.className = 'code-group';
     span.textContent = g;
-    return span;
-  });
-  // The groups, with a dash between them that a screen reader reads as
-  // a pause and copying keeps.
-  const parts = [];
-  groups.forEach((g, i) => {
-    if (i) {
+    if (i < groups.length - 1) {
       const dash = document.createElement('span');
       dash.className = 'code-dash';
       dash.textContent = '-';
-      parts.push(dash);
+      span.append(dash);
     }
-    parts.push(g);
-  });
-  value.replaceChildren(...parts);
+    return span;
+  }));
   status.textContent = '';
   copyButton.hidden = !navigator.clipboard?.writeText;
   document.body.classList.add('code-open');
