@@ -87,7 +87,7 @@ type Socket struct {
 	deps  Deps
 	role  string
 	log   *slog.Logger
-	inbox chan item
+	inbox inbox
 
 	// ctx ends when the socket is to close; the writer then sends the
 	// close frame. Reads use readCtx, which outlives ctx until the writer
@@ -146,7 +146,7 @@ func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Soc
 		deps:       d,
 		role:       role,
 		log:        d.Log.With("role", role),
-		inbox:      make(chan item, inboxSize),
+		inbox:      inbox{ready: make(chan struct{}, 1)},
 		ctx:        ctx,
 		cancel:     cancel,
 		channels:   make(map[string]string),
@@ -163,14 +163,73 @@ func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Soc
 // push hands an item to the writer. A full inbox means the client does not
 // read fast enough: it is closed and will resume from its last seq.
 func (s *Socket) push(it item) {
-	select {
-	case s.inbox <- it:
-	case <-s.ctx.Done():
-	default:
+	if s.ctx.Err() != nil {
+		return
+	}
+	if !s.inbox.put(it) {
 		s.deps.Metrics.SlowClosed()
 		s.Close(protocol.CloseSlow)
 	}
 }
+
+// inbox is what waits for a socket's writer, in order, at most inboxSize
+// items. It holds memory only for what waits: an idle socket's inbox is
+// empty and has no buffer (a buffered channel of inboxSize items would
+// keep 16 KiB per socket however idle).
+type inbox struct {
+	mu    sync.Mutex
+	items []item // items[head:] wait
+	head  int
+	// ready has a signal while items may wait.
+	ready chan struct{}
+}
+
+// put adds an item, or reports false when inboxSize already wait.
+func (b *inbox) put(it item) bool {
+	b.mu.Lock()
+	if len(b.items)-b.head >= inboxSize {
+		b.mu.Unlock()
+		return false
+	}
+	if b.head > 0 && len(b.items) == cap(b.items) {
+		// Move what waits to the front rather than grow.
+		n := copy(b.items, b.items[b.head:])
+		clear(b.items[n:])
+		b.items, b.head = b.items[:n], 0
+	}
+	b.items = append(b.items, it)
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes the first item waiting; ok is false when none waits. Once
+// empty, a buffer grown for a burst is let go.
+func (b *inbox) take() (it item, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.head == len(b.items) {
+		return item{}, false
+	}
+	it = b.items[b.head]
+	b.items[b.head] = item{}
+	b.head++
+	if b.head == len(b.items) {
+		b.head = 0
+		if cap(b.items) > inboxKeep {
+			b.items = nil
+		} else {
+			b.items = b.items[:0]
+		}
+	}
+	return it, true
+}
+
+// inboxKeep is the largest buffer an emptied inbox keeps.
+const inboxKeep = 8
 
 // Send queues a frame.
 func (s *Socket) Send(v any) {
@@ -419,18 +478,30 @@ func (s *Socket) Run() {
 			if err != nil {
 				s.Close(protocol.CloseNoPong)
 			}
-		case it := <-s.inbox:
-			switch {
-			case it.frame != nil:
-				s.Write(it.frame)
-			case it.fn != nil:
-				it.fn(s.ctx)
-			case it.sync:
-				s.resync(s.ctx, it.conv)
-			case it.entry != nil:
-				s.deliver(it.conv, it.entry)
+		case <-s.inbox.ready:
+			// Everything that waits, unless the socket is closing.
+			for s.ctx.Err() == nil {
+				it, ok := s.inbox.take()
+				if !ok {
+					break
+				}
+				s.handle(it)
 			}
 		}
+	}
+}
+
+// handle does one item of the inbox. Writer goroutine.
+func (s *Socket) handle(it item) {
+	switch {
+	case it.frame != nil:
+		s.Write(it.frame)
+	case it.fn != nil:
+		it.fn(s.ctx)
+	case it.sync:
+		s.resync(s.ctx, it.conv)
+	case it.entry != nil:
+		s.deliver(it.conv, it.entry)
 	}
 }
 
