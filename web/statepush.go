@@ -16,8 +16,8 @@ import (
 // queue, and a conversation's own hash only when it moved), then hands
 // each socket whose state changed its new one. Changes that arrive while
 // a read is under way make one more read once it is back, so a burst of
-// changes costs a few reads, and every change is followed by a read that
-// began after it.
+// changes costs a few reads (at most one per pushEvery), and every change
+// is followed by a read that began after it.
 type statePush struct {
 	srv *Server
 	set *routing.StateSet
@@ -112,14 +112,32 @@ func (p *statePush) mark(activeToo bool) {
 	}
 }
 
+// pushEvery is the shortest time between two reads: the changes of a
+// surge (a start, an assignment, each a change) that come within it make
+// one read, and each waiting visitor is told their new place at most this
+// often, not once per change. A change after a quiet spell is read at
+// once.
+const pushEvery = 100 * time.Millisecond
+
 // loop reads and hands out states after changes until ctx ends.
 func (p *statePush) loop(ctx context.Context) {
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
 		}
+		if wait := pushEvery - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		last = time.Now()
 		p.mu.Lock()
 		dirty, activeToo := p.dirty, p.activeToo
 		p.dirty, p.activeToo = false, false
