@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-// Every routing change makes every socket of an instance re-read what it
-// shows: each waiting visitor its state, each console the queue view. Read
-// one by one, that is a round trip per socket per change. The two
-// coalescers below turn the reads that arrive together into one: the
+// Many sockets of an instance read at once: after a routing change each
+// console its queue view, and in a surge many visitors' sockets their
+// state when it changed status (an assignment whose joined entry has not
+// come yet; the positions of those still waiting come from a StateSet,
+// not from State). Read one by one, that is a round trip per socket. The
+// two coalescers below turn the reads that arrive together into one: the
 // reads asked while one is under way are done together, once it is back,
-// so a reader never gets an answer read before it asked.
+// so a reader never gets an answer read before it asked. What must not
+// wait behind a batch (an advisor's check of every message) reads on its
+// own (Holder).
 
 // coalesceTimeout bounds one shared read; it does not end with the context
 // of any one reader, since others wait for it too.

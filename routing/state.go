@@ -128,9 +128,9 @@ func (q *Queue) readStates(ctx context.Context, ids []string, basis *estimateBas
 
 // State returns the routing state of one conversation. The calls that
 // arrive while one is under way are read together in one States call once
-// it is back (coalesce.go): after a routing change every waiting visitor's
-// socket asks at once, and that is a few round trips, not a few per
-// socket.
+// it is back (coalesce.go): when many sockets ask at once (visitors whose
+// conversations were assigned in a surge), that is a few round trips, not
+// a few per socket.
 func (q *Queue) State(ctx context.Context, id string) (ConversationState, error) {
 	return q.states.get(ctx, q, id)
 }
