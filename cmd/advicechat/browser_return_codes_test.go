@@ -203,8 +203,9 @@ func closeEnded(adv *browserTab) {
 // wrong or malformed one first gets the one message), reads it, and starts
 // a new conversation about it, which the advisor sees as a returning
 // visitor with the earlier conversation; then forgets it all. In English
-// and Arabic a visitor keeps a conversation on the "after the chat" screen
-// and reads it back. axe checks every new state at a phone's and a
+// and Arabic a visitor keeps a conversation on the "after the chat" screen,
+// reads it back and forgets it. Ten wrong codes from one client, and the
+// page asks politely to wait. axe checks every new state at a phone's and a
 // desktop's width.
 func TestBrowserReturnCodes(t *testing.T) {
 	start := time.Now()
@@ -344,6 +345,14 @@ func TestBrowserReturnCodes(t *testing.T) {
 			assertDirection(v, "ar", "rtl")
 		}
 		axe.check(v, "visitor returned "+c.lang)
+		v.do("forget", chromedp.Click(chromedp.ID("forget-open")), chromedp.WaitVisible(chromedp.ID("forget-confirm")))
+		axe.check(v, "visitor forget dialog "+c.lang)
+		v.do("confirm", chromedp.Click(chromedp.ID("forget-confirm")), chromedp.WaitVisible(chromedp.ID("forgotten")))
+		waitText(v, "forgotten", tx["visitor.return.forgotten"])
+		axe.check(v, "visitor forgotten "+c.lang)
+		if status, f := postJSON(t, a, "/return", codeBody(code)); status != http.StatusNotFound {
+			t.Errorf("%s: POST /return after forget = %d %v, want 404", c.lang, status, f)
+		}
 		v.assertNoPageErrors()
 	}
 
