@@ -236,10 +236,9 @@ func (a *advisor) finish(id, reason string, tags []string) {
 		a.sock.SendError(protocol.CodeNotFound, "not one of your open conversations", "", id)
 		return
 	}
-	if _, err := a.srv.store.End(ctx, id, reason); err != nil && !errors.Is(err, chat.ErrEnded) {
-		a.internal(err, id)
-		return
-	}
+	// Counted once routing has ended it, before the ended entry goes out:
+	// whoever hears of the end can read the counts. If storing the end
+	// fails, the visitor's socket ends the content (conversations.go).
 	a.srv.metrics.ended.WithLabelValues(reason).Inc()
 	var outcomes []string
 	for _, t := range slices.Compact(slices.Sorted(slices.Values(tags))) {
@@ -247,6 +246,10 @@ func (a *advisor) finish(id, reason string, tags []string) {
 		outcomes = append(outcomes, routing.FieldOutcome(t))
 	}
 	a.srv.countReport(ctx, outcomes...)
+	if _, err := a.srv.store.End(ctx, id, reason); err != nil && !errors.Is(err, chat.ErrEnded) {
+		a.internal(err, id)
+		return
+	}
 
 	action := auditEnded
 	if reason == chat.EndedBlocked {
