@@ -98,8 +98,18 @@ func (s *Server) keepConversation(c *echo.Context) error {
 	if !ok {
 		return feedbackError(c, http.StatusConflict, string(protocol.CodeAlreadyKept), "this conversation is kept already; its code was shown when it was kept")
 	}
+	k := code.Keys()
 	if conv.Ended {
 		s.sealKept(ctx, f.Conversation)
+	} else if err := s.vault.Update(ctx, k, s.cfg.Keep, func(t *keep.Thread, _ bool) {
+		// Known from now on: the code opens an empty thread until the
+		// conversation ends and is sealed into it.
+		t.Audience, t.Lang = conv.Audience, conv.Lang
+		if t.Parts == nil {
+			t.Parts = []keep.Part{}
+		}
+	}); err != nil {
+		return err
 	}
 	s.metrics.kept.Inc()
 	c.Response().Header().Set("Cache-Control", "no-store")

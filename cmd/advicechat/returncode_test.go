@@ -104,6 +104,13 @@ func TestReturnCode(t *testing.T) {
 	if status != http.StatusOK || !codeShape.MatchString(code) {
 		t.Fatalf("POST /keep = %d %v, want 200 and a code", status, f)
 	}
+	// Known at once: an empty thread until the conversation ends (read
+	// from the vault, so as not to spend a code attempt).
+	if c, ok := keep.ParseCode(code); !ok {
+		t.Fatalf("code %q does not parse", code)
+	} else if th, err := keep.NewVault(a.Redis.Client, a.Redis.Prefix).Get(context.Background(), c.Keys()); err != nil || len(th.Parts) != 0 {
+		t.Errorf("thread while the kept conversation goes on = %+v, %v; want it there, with no part yet", th, err)
+	}
 	if status, f := postJSON(t, a, "/keep", keepBody(conv, token)); status != http.StatusConflict || f.str("error") != string(protocol.CodeAlreadyKept) {
 		t.Errorf("second POST /keep = %d %v, want 409 already_kept", status, f)
 	}
