@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/web/protocol"
@@ -34,9 +36,16 @@ func dumpRedis(t *testing.T, a *app) string {
 		var v any
 		switch typ {
 		case "string":
-			v, err = rdb.Get(ctx, k).Result()
+			var s string
+			s, err = rdb.Get(ctx, k).Result()
+			v = binToHex(s)
 		case "hash":
-			v, err = rdb.HGetAll(ctx, k).Result()
+			var h map[string]string
+			h, err = rdb.HGetAll(ctx, k).Result()
+			for f, s := range h {
+				h[f] = binToHex(s)
+			}
+			v = h
 		case "set":
 			v, err = rdb.SMembers(ctx, k).Result()
 		case "zset":
@@ -56,6 +65,23 @@ func dumpRedis(t *testing.T, a *app) string {
 		fmt.Fprintf(&b, "%s %s %v\n", k, typ, v)
 	}
 	return b.String()
+}
+
+// binToHex leaves text as it is and writes a value that is not UTF-8
+// (a sealed thread: ciphertext) as "bin:" and its hex, so that random
+// bytes cannot pass for an address in the scan below while text stored
+// inside such a value is still found by dumpHolds.
+func binToHex(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return "bin:" + hex.EncodeToString([]byte(s))
+}
+
+// dumpHolds reports whether a dump from dumpRedis holds s, as text or
+// inside a value written as hex.
+func dumpHolds(dump, s string) bool {
+	return strings.Contains(dump, s) || strings.Contains(dump, hex.EncodeToString([]byte(s)))
 }
 
 // addrRE matches IPv4 addresses and IPv6 addresses in their usual forms.
@@ -164,7 +190,7 @@ func TestVisitorIdentifiersKeptOut(t *testing.T) {
 
 	for where, text := range map[string]string{"redis": redisDump, "logs": logs, "metrics": metrics.String()} {
 		for what, c := range forbidden {
-			if strings.Contains(text, c) {
+			if dumpHolds(text, c) {
 				t.Errorf("%s contains the %s: %q", where, what, c)
 			}
 		}
@@ -304,7 +330,7 @@ func TestQuestionIdentifiersKeptOut(t *testing.T) {
 	_, _ = ioCopy(metrics, mresp)
 	for where, text := range map[string]string{"redis": redisDump, "logs": withoutBanner(a.logs.String()), "metrics": metrics.String()} {
 		for what, c := range forbidden {
-			if strings.Contains(text, c) {
+			if dumpHolds(text, c) {
 				t.Errorf("%s contains the %s: %q", where, what, c)
 			}
 		}

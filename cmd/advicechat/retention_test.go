@@ -62,7 +62,7 @@ func TestEndedConversationIsDeleted(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // polling Redis, not waiting out a race
 	}
-	if dump := dumpRedis(t, a); strings.Contains(dump, "visitor retention") || strings.Contains(dump, "advisor retention") {
+	if dump := dumpRedis(t, a); dumpHolds(dump, "visitor retention") || dumpHolds(dump, "advisor retention") {
 		t.Errorf("message text still in Redis after the retention:\n%s", dump)
 	}
 }
