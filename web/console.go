@@ -37,7 +37,10 @@ type advisor struct {
 	at    map[string]int64
 
 	// Writer-owned.
-	lastQueue []byte
+	lastQueue  []byte
+	lastStatus []byte
+	// view is the queue view pushed after routing changes (consolepush.go).
+	view pushedView
 	// lastQuestions is the questions view sent last.
 	lastQuestions []byte
 	ended         map[string]bool
@@ -58,7 +61,8 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 		return err
 	}
 	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
-	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.queue.ChangedChannel(), s.questions.store.Channel())
+	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.questions.store.Channel())
+	defer s.consoles.untrack(a)
 	defer s.consoleClosed(sock, a.name)
 	a.run()
 	return nil
@@ -169,15 +173,11 @@ func (a *advisor) run() {
 func (a *advisor) attach(after map[string]int64) error {
 	ctx := a.sock.Ctx()
 	a.after = after
-	advCh, changed := a.srv.queue.AdvisorChannel(a.name), a.srv.queue.ChangedChannel()
+	advCh := a.srv.queue.AdvisorChannel(a.name)
 	asked := a.srv.questions.store.Channel()
 	a.sock.OnEntry = a.onEntry
 	a.sock.OnChannel = func(channel string, payload []byte) {
 		switch channel {
-		case changed:
-			// Duty may have changed elsewhere too: another tab, the sweep.
-			a.sock.DoOnce("queue", a.refreshQueue)
-			a.sock.DoOnce("status", a.refreshStatus)
 		case advCh:
 			a.event(payload)
 		case asked:
@@ -187,7 +187,9 @@ func (a *advisor) attach(after map[string]int64) error {
 	if err := a.sock.Watch(advCh); err != nil {
 		return err
 	}
-	if err := a.sock.Watch(changed); err != nil {
+	// Routing changes (duty may change elsewhere too: another tab, the
+	// sweep) come as views the instance pushes to all its consoles.
+	if err := a.srv.consoles.track(a); err != nil {
 		return err
 	}
 	if err := a.sock.Watch(asked); err != nil {

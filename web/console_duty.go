@@ -18,54 +18,56 @@ import (
 // refreshStatus sends the advisor's duty, alias and load. Writer goroutine.
 //
 // It reads the instance's shared overview (one read for every console
-// of the instance that asks at once, after a routing change) and the
-// advisor's own routing data only if the overview does not list them.
+// of the instance that asks at once) and the advisor's own routing data
+// only if the overview does not list them. After routing changes the
+// status comes with the pushed view instead (consolepush.go).
 func (a *advisor) refreshStatus(ctx context.Context) {
-	var st routing.AdvisorStatus
 	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return
 	}
-	found := false
-	for _, adv := range ov.Advisors {
-		if adv.Name == a.name {
-			st = routing.AdvisorStatus{Duty: adv.Duty, Alias: adv.Alias, Capacity: adv.Capacity, Conversations: adv.Conversations, Offered: adv.Offers}
-			found = true
-			break
-		}
-	}
+	st, found := newConsoleView(ov, time.Now()).status(a.name)
 	if !found {
 		if st, err = a.srv.queue.AdvisorStatus(ctx, a.name); err != nil {
 			return
 		}
 	}
+	a.writeStatus(st, false)
+}
+
+// writeStatus writes the status frame for st; onlyChanged leaves out one
+// the page has already. Writer goroutine.
+func (a *advisor) writeStatus(st routing.AdvisorStatus, onlyChanged bool) {
 	acct, alias := a.currentAlias()
 	capacity := st.Capacity
 	if !st.Duty || capacity == 0 {
 		capacity = acct.MaxConversations
 	}
-	a.sock.WriteJSON(protocol.Status{Type: protocol.TypeStatus, Duty: st.Duty, Alias: alias, Capacity: capacity, Max: acct.MaxConversations,
+	b, err := json.Marshal(protocol.Status{Type: protocol.TypeStatus, Duty: st.Duty, Alias: alias, Capacity: capacity, Max: acct.MaxConversations,
 		Load: len(st.Conversations), Offered: len(st.Offered), Supervisor: acct.Role == accounts.RoleSupervisor})
+	if err != nil || onlyChanged && string(b) == string(a.lastStatus) {
+		return
+	}
+	a.lastStatus = b
+	a.sock.Write(b)
 }
 
 // refreshQueue sends the queue view if it changed: every queue's count and
 // longest wait, the conversations at the front (to pick by hand) and the
-// advisors on duty (to transfer to). Writer goroutine. The overview is
-// the instance's shared one: a routing change costs one read for all the
-// consoles of the instance, not one per console.
+// advisors on duty (to transfer to). Writer goroutine. After routing
+// changes the view is pushed instead (consolepush.go); this is for the
+// console's first view and after its own actions.
 func (a *advisor) refreshQueue(ctx context.Context) {
 	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return
 	}
-	v := queueView{now: time.Now()}
-	var others []protocol.Colleague
-	for _, adv := range ov.Advisors {
-		if adv.Duty && adv.Name != a.name {
-			others = append(others, protocol.Colleague{Name: adv.Name, Alias: adv.Alias, Load: adv.Load() + len(adv.Offers), Capacity: adv.Capacity})
-		}
-	}
-	b, _ := json.Marshal(protocol.Queue{Type: protocol.TypeQueue, Queues: v.queues(ov, false), Waiting: v.waiting(ov, queueViewDepth), Advisors: others})
+	a.writeQueue(newConsoleView(ov, time.Now()).queueFrame(a.name))
+}
+
+// writeQueue writes a queue frame unless it is the one sent last. Writer
+// goroutine.
+func (a *advisor) writeQueue(b []byte) {
 	if string(b) == string(a.lastQueue) {
 		return
 	}

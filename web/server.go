@@ -168,6 +168,9 @@ type Server struct {
 	// states tells the visitor sockets their routing state after each
 	// routing change (statepush.go).
 	states *statePush
+	// consoles tells the advisor consoles the queue view and their
+	// status after routing changes (consolepush.go).
+	consoles *consolePush
 
 	socketDeps socket.Deps
 
@@ -258,6 +261,7 @@ func New(d Deps) (*Server, error) {
 	s.blocks = newBlocks(d.Redis, d.Config.KeyPrefix, d.Config.BlockSecret)
 	s.questions = newQuestionDesk(s, d)
 	s.states = newStatePush(s)
+	s.consoles = newConsolePush(s)
 
 	e := echo.New()
 	e.Logger = d.Log

@@ -19,8 +19,9 @@ import (
 // changes costs a few reads (at most one per pushEvery), and every change
 // is followed by a read that began after it.
 type statePush struct {
-	srv *Server
-	set *routing.StateSet
+	srv  *Server
+	set  *routing.StateSet
+	feed changeFeed
 
 	mu       sync.Mutex
 	visitors map[string]*visitor // conversation -> its socket here
@@ -28,8 +29,6 @@ type statePush struct {
 	// activeToo: a change since the last read may have changed an
 	// active conversation (routing.ChangeKeepsActive).
 	activeToo bool
-	watching  bool
-	started   bool
 
 	wake chan struct{}
 	// sent is what each socket was last handed; loop-owned.
@@ -59,24 +58,11 @@ func newStatePush(s *Server) *statePush {
 func (p *statePush) track(v *visitor) error {
 	p.mu.Lock()
 	p.visitors[v.conv] = v
-	start := !p.started
-	p.started = true
-	watch := !p.watching
 	p.mu.Unlock()
 	p.set.Add(v.conv)
-	if start {
-		go p.loop(p.srv.base)
-	}
-	if watch {
-		// A failed watch is tried again by the next visitor; the socket
-		// is refused meanwhile, as when its own watch failed.
-		if err := p.srv.hub.Watch(p.srv.base, p.srv.queue.ChangedChannel(), p); err != nil {
-			p.untrack(v)
-			return err
-		}
-		p.mu.Lock()
-		p.watching = true
-		p.mu.Unlock()
+	if err := p.feed.start(p.srv, p, p.wake, p.read); err != nil {
+		p.untrack(v)
+		return err
 	}
 	return nil
 }
@@ -119,65 +105,47 @@ func (p *statePush) mark(activeToo bool) {
 // once.
 const pushEvery = 100 * time.Millisecond
 
-// loop reads and hands out states after changes until ctx ends.
-func (p *statePush) loop(ctx context.Context) {
-	var last time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.wake:
-		}
-		if wait := pushEvery - time.Since(last); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-		last = time.Now()
-		p.mu.Lock()
-		dirty, activeToo := p.dirty, p.activeToo
-		p.dirty, p.activeToo = false, false
-		p.mu.Unlock()
-		if !dirty {
-			continue
-		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		sts, err := p.set.Update(rctx, activeToo)
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				p.srv.log.Warn("read visitors' routing states", "err", err)
-				// Read again at the next change, actives too.
-				p.mu.Lock()
-				p.activeToo = true
-				p.mu.Unlock()
-			}
-			continue
-		}
-		p.mu.Lock()
-		for id := range p.sent {
-			if _, ok := p.visitors[id]; !ok {
-				delete(p.sent, id)
-			}
-		}
-		for id, st := range sts {
-			v := p.visitors[id]
-			if v == nil {
-				continue
-			}
-			f := shown(st)
-			if old, ok := p.sent[id]; ok && old == f {
-				continue
-			}
-			p.sent[id] = f
-			v.pushState(st)
-		}
-		p.mu.Unlock()
+// read reads and hands out states after changes (run by paced).
+func (p *statePush) read(ctx context.Context) {
+	p.mu.Lock()
+	dirty, activeToo := p.dirty, p.activeToo
+	p.dirty, p.activeToo = false, false
+	p.mu.Unlock()
+	if !dirty {
+		return
 	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	sts, err := p.set.Update(rctx, activeToo)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			p.srv.log.Warn("read visitors' routing states", "err", err)
+			// Read again at the next change, actives too.
+			p.mu.Lock()
+			p.activeToo = true
+			p.mu.Unlock()
+		}
+		return
+	}
+	p.mu.Lock()
+	for id := range p.sent {
+		if _, ok := p.visitors[id]; !ok {
+			delete(p.sent, id)
+		}
+	}
+	for id, st := range sts {
+		v := p.visitors[id]
+		if v == nil {
+			continue
+		}
+		f := shown(st)
+		if old, ok := p.sent[id]; ok && old == f {
+			continue
+		}
+		p.sent[id] = f
+		v.pushState(st)
+	}
+	p.mu.Unlock()
 }
 
 // pushed is the state last handed to a visitor's socket, taken by its
