@@ -153,23 +153,57 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 		a.sock.SendError(protocol.CodeBadRequest, "conversation must be a conversation id", clientID, "")
 		return false
 	}
-	status, holder, err := a.srv.queue.Holder(a.sock.Ctx(), id)
-	if err != nil {
-		a.internalFor(err, clientID, id)
+	var h holding
+	h.status, h.holder, h.err = a.srv.queue.Holder(a.sock.Ctx(), id)
+	return a.held(h, id, clientID, ended)
+}
+
+// holding is what routing says of a conversation's holder.
+type holding struct {
+	status, holder string
+	err            error
+}
+
+// held is owns once the holder has been read.
+func (a *advisor) held(h holding, id, clientID string, ended bool) bool {
+	if h.err != nil {
+		a.internalFor(h.err, clientID, id)
 		return false
 	}
-	if ended && status == routing.StatusEnded && holder == a.name {
+	if ended && h.status == routing.StatusEnded && h.holder == a.name {
 		return true // the store acks a duplicate and refuses anything new
 	}
-	if holder != a.name || status != routing.StatusActive {
+	if h.holder != a.name || h.status != routing.StatusActive {
 		code := protocol.CodeNotFound
-		if status == routing.StatusEnded {
+		if h.status == routing.StatusEnded {
 			code = protocol.CodeEnded
 		}
 		a.sock.SendError(code, "not one of your open conversations", clientID, id)
 		return false
 	}
 	return true
+}
+
+// mayWrite is authorized and owns together, for what the advisor writes
+// into a conversation (messages, notes, typing): the session and the
+// conversation's holder are read at the same time, two round trips side
+// by side instead of one after the other. What is said when both fail is
+// what authorized says, as when they ran in turn.
+func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
+	if !chat.ValidID(id) {
+		return a.authorized(clientID, id) && a.owns(id, clientID, ended)
+	}
+	read := make(chan holding, 1)
+	go func() {
+		var h holding
+		h.status, h.holder, h.err = a.srv.queue.Holder(a.sock.Ctx(), id)
+		read <- h
+	}()
+	if !a.authorized(clientID, id) {
+		<-read // nothing outlives the frame that asked
+		return false
+	}
+	return a.held(<-read, id, clientID, ended)
 }
 
 // message stores an advisor's message or, with KindNote, an internal note
@@ -185,7 +219,7 @@ func (a *advisor) message(data []byte, kind chat.Kind) {
 		a.sock.SendError(code, msg, f.ID, f.Conversation)
 		return
 	}
-	if !a.authorized(f.ID, f.Conversation) || !a.owns(f.Conversation, f.ID, true) {
+	if !a.mayWrite(f.Conversation, f.ID, true) {
 		return
 	}
 	_, alias := a.currentAlias()
@@ -199,7 +233,7 @@ func (a *advisor) typing(id string) {
 	if !a.sock.TypingDue(id) {
 		return
 	}
-	if !a.authorized("", id) || !a.owns(id, "", false) {
+	if !a.mayWrite(id, "", false) {
 		return
 	}
 	a.sock.Typing(id)

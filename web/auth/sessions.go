@@ -59,14 +59,27 @@ func (s *Sessions) Create(ctx context.Context, username, cred string) (string, e
 // Get returns the session and extends its idle timeout; a session past
 // its absolute lifetime is ended.
 func (s *Sessions) Get(ctx context.Context, id string) (Session, error) {
-	sess, err := s.Peek(ctx, id)
+	if id == "" || len(id) > 100 {
+		return Session{}, ErrNoSession
+	}
+	// One round trip for both: an advisor's every message and action
+	// checks their session. The EXPIRE of a key that is not there does
+	// nothing; one past its lifetime is deleted below.
+	k := s.key(id)
+	var read *redis.MapStringStringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		read = p.HGetAll(ctx, k)
+		p.Expire(ctx, k, s.idle)
+		return nil
+	})
 	if err != nil {
-		if errors.Is(err, ErrNoSession) && id != "" && len(id) <= 100 {
-			s.rdb.Del(ctx, s.key(id)) // past its lifetime, if it was there
-		}
+		return Session{}, fmt.Errorf("read session: %w", err)
+	}
+	sess, err := s.parse(read.Val())
+	if err != nil {
+		s.rdb.Del(ctx, k) // past its lifetime, if it was there
 		return Session{}, err
 	}
-	s.rdb.Expire(ctx, s.key(id), s.idle)
 	return sess, nil
 }
 
@@ -80,6 +93,12 @@ func (s *Sessions) Peek(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
+	return s.parse(m)
+}
+
+// parse reads a session's hash: ErrNoSession if it is gone or past its
+// absolute lifetime.
+func (s *Sessions) parse(m map[string]string) (Session, error) {
 	created, _ := strconv.ParseInt(m["created"], 10, 64)
 	if m["user"] == "" || time.Since(time.UnixMilli(created)) > s.max {
 		return Session{}, ErrNoSession
