@@ -201,7 +201,7 @@ func (r *results) runCost(ctx context.Context, o options, sz sizes, s *appSystem
 				use[i] = pair{p.b, p.a}
 			}
 		}
-		count, _, u, err := closedLoop(ctx, use, sz.warm, sz.dur, true, s)
+		count, took, u, err := closedLoop(ctx, use, sz.warm, sz.dur, true, s)
 		if err != nil {
 			return err
 		}
@@ -209,6 +209,9 @@ func (r *results) runCost(ctx context.Context, o options, sz sizes, s *appSystem
 			return fmt.Errorf("no %s message relayed", dir)
 		}
 		k := float64(count)
+		// One way, one message in flight per pair: what a message costs
+		// its sender in time (checks and append before the next is read).
+		r.add(fmt.Sprintf("%s messages one way, %d pairs, one in flight per pair", dir, sz.costPairs), k/took.Seconds(), "msg/s")
 		r.add(fmt.Sprintf("Redis commands per %s message (INFO commandstats, script-internal ones included)", dir), float64(u.redis.calls)/k, "")
 		r.add(fmt.Sprintf("script runs per %s message", dir), float64(u.redis.scripts)/k, "")
 		r.notes = append(r.notes, fmt.Sprintf("Redis commands per %s message: %s.", dir, u.redis.perMessage(k)))
