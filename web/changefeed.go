@@ -21,12 +21,12 @@ type changeFeed struct {
 // channel for w until a watch succeeds: a failed watch is tried again by
 // the next socket, and the socket is refused meanwhile, as when its own
 // watch failed.
-func (f *changeFeed) start(s *Server, w chat.Watcher, wake <-chan struct{}, fn func(context.Context)) error {
+func (f *changeFeed) start(s *Server, w chat.Watcher, wake <-chan struct{}, every time.Duration, fn func(context.Context)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.started {
 		f.started = true
-		go paced(s.base, wake, fn)
+		go paced(s.base, wake, every, fn)
 	}
 	if f.watching {
 		return nil
@@ -38,10 +38,10 @@ func (f *changeFeed) start(s *Server, w chat.Watcher, wake <-chan struct{}, fn f
 	return nil
 }
 
-// paced runs fn each time wake fires, no sooner than pushEvery after its
-// last run, until ctx ends: the changes that come within pushEvery make
-// one run, and a change after a quiet spell runs at once.
-func paced(ctx context.Context, wake <-chan struct{}, fn func(context.Context)) {
+// paced runs fn each time wake fires, no sooner than every after its
+// last run, until ctx ends: the changes that come within every make one
+// run, and a change after a quiet spell runs at once.
+func paced(ctx context.Context, wake <-chan struct{}, every time.Duration, fn func(context.Context)) {
 	var last time.Time
 	for {
 		select {
@@ -49,7 +49,7 @@ func paced(ctx context.Context, wake <-chan struct{}, fn func(context.Context)) 
 			return
 		case <-wake:
 		}
-		if wait := pushEvery - time.Since(last); wait > 0 {
+		if wait := every - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():

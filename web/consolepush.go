@@ -15,7 +15,7 @@ import (
 // their own status after routing changes. As with the visitors' states
 // (statePush), the instance watches the changed channel once, and one
 // goroutine reads routing's overview once per burst of changes (at most
-// once per pushEvery, and always once after the last change), encodes
+// once per consoleEvery, and always once after the last change), encodes
 // the queue view once, and hands the same view to every console. A
 // console's writer then only picks its own row out of it (its status)
 // and leaves itself out of the colleagues: no console reads Redis or
@@ -37,13 +37,19 @@ func newConsolePush(s *Server) *consolePush {
 	return &consolePush{srv: s, consoles: make(map[*advisor]struct{}), wake: make(chan struct{}, 1)}
 }
 
+// consoleEvery is the shortest time between two views pushed to the
+// consoles: a person reads a queue view a few times a second at most,
+// and each view is a frame to every console (the larger, the more
+// advisors are on duty). A change after a quiet spell is pushed at once.
+const consoleEvery = 250 * time.Millisecond
+
 // track adds a console: from the next routing change on, it is handed
 // every new view.
 func (p *consolePush) track(a *advisor) error {
 	p.mu.Lock()
 	p.consoles[a] = struct{}{}
 	p.mu.Unlock()
-	if err := p.feed.start(p.srv, p, p.wake, p.push); err != nil {
+	if err := p.feed.start(p.srv, p, p.wake, consoleEvery, p.push); err != nil {
 		p.untrack(a)
 		return err
 	}

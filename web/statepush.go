@@ -60,7 +60,7 @@ func (p *statePush) track(v *visitor) error {
 	p.visitors[v.conv] = v
 	p.mu.Unlock()
 	p.set.Add(v.conv)
-	if err := p.feed.start(p.srv, p, p.wake, p.read); err != nil {
+	if err := p.feed.start(p.srv, p, p.wake, pushEvery, p.read); err != nil {
 		p.untrack(v)
 		return err
 	}
