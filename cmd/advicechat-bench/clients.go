@@ -194,6 +194,12 @@ type advisor struct {
 	joined   chan string // conversations whose joined entry arrived
 	duty     chan struct{}
 	dutyOnce sync.Once
+	// off is closed by a status off duty after offDuty asked for it;
+	// done when the socket's reader stops.
+	offAsked atomic.Bool
+	off      chan struct{}
+	offOnce  sync.Once
+	done     chan struct{}
 }
 
 type advConv struct {
@@ -219,6 +225,7 @@ func (a *advisor) conv(id string) *advConv {
 }
 
 func (a *advisor) read() {
+	defer close(a.done)
 	for {
 		_, data, err := a.c.Read(context.Background())
 		if err != nil {
@@ -234,8 +241,12 @@ func (a *advisor) read() {
 			var st struct {
 				Duty bool `json:"duty"`
 			}
-			if json.Unmarshal(data, &st) == nil && st.Duty {
+			switch {
+			case json.Unmarshal(data, &st) != nil:
+			case st.Duty:
 				a.dutyOnce.Do(func() { close(a.duty) })
+			case a.offAsked.Load():
+				a.offOnce.Do(func() { close(a.off) })
 			}
 		case protocol.TypeAssigned:
 			a.conv(f.conversation())
@@ -308,7 +319,8 @@ func dialAdvisor(ctx context.Context, base string, cookie *http.Cookie) (*adviso
 	if err != nil {
 		return nil, err
 	}
-	a := &advisor{c: c, convs: map[string]*advConv{}, assigned: make(chan string, 256), joined: make(chan string, 256), duty: make(chan struct{})}
+	a := &advisor{c: c, convs: map[string]*advConv{}, assigned: make(chan string, 256), joined: make(chan string, 256), duty: make(chan struct{}),
+		off: make(chan struct{}), done: make(chan struct{})}
 	go a.read()
 	if err := writeJSON(c, protocol.Hello{Type: protocol.TypeHello, After: map[string]int64{}}); err != nil {
 		c.CloseNow()
@@ -331,9 +343,20 @@ func dialAdvisor(ctx context.Context, base string, cookie *http.Cookie) (*adviso
 	return a, nil
 }
 
+// offDuty takes the advisor off duty and waits until the service says
+// so: a duty frame still unread when the next phase logs the same
+// account in again would take the new console off duty.
 func (a *advisor) offDuty() {
 	off := false
-	_ = writeJSON(a.c, protocol.Duty{Type: protocol.TypeDuty, On: &off})
+	a.offAsked.Store(true)
+	if writeJSON(a.c, protocol.Duty{Type: protocol.TypeDuty, On: &off}) != nil {
+		return
+	}
+	select {
+	case <-a.off:
+	case <-a.done:
+	case <-time.After(30 * time.Second):
+	}
 }
 
 func (a *advisor) close() { a.c.CloseNow() }

@@ -258,11 +258,17 @@ func (s *appSystem) leave(as []*advisor, vs []*visitor) {
 	}
 	wg.Wait()
 	for _, a := range as {
-		if a != nil {
+		if a == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			a.offDuty()
 			a.close()
-		}
+		}()
 	}
+	wg.Wait()
 }
 
 // visitors connects n visitors and starts their conversations, step at
