@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -41,6 +42,10 @@ type advisor struct {
 	lastStatus []byte
 	// view is the queue view pushed after routing changes (consolepush.go).
 	view pushedView
+	// statusRead and queueRead are when the console last asked for its
+	// own status and queue view (writer-owned): a pushed view asked for
+	// before is older than what the page has.
+	statusRead, queueRead time.Time
 	// lastQuestions is the questions view sent last.
 	lastQuestions []byte
 	ended         map[string]bool

@@ -22,6 +22,7 @@ import (
 // only if the overview does not list them. After routing changes the
 // status comes with the pushed view instead (consolepush.go).
 func (a *advisor) refreshStatus(ctx context.Context) {
+	a.statusRead = time.Now()
 	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return
@@ -58,6 +59,7 @@ func (a *advisor) writeStatus(st routing.AdvisorStatus, onlyChanged bool) {
 // changes the view is pushed instead (consolepush.go); this is for the
 // console's first view and after its own actions.
 func (a *advisor) refreshQueue(ctx context.Context) {
+	a.queueRead = time.Now()
 	ov, err := a.srv.queue.SharedOverview(ctx)
 	if err != nil {
 		return

@@ -87,6 +87,7 @@ func (p *consolePush) push(ctx context.Context) {
 	if !dirty {
 		return
 	}
+	asked := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	ov, err := p.srv.queue.SharedOverview(rctx)
 	cancel()
@@ -99,6 +100,7 @@ func (p *consolePush) push(ctx context.Context) {
 		return
 	}
 	v := newConsoleView(ov, time.Now())
+	v.asked = asked
 	p.mu.Lock()
 	for a := range p.consoles {
 		a.pushView(v)
@@ -110,6 +112,9 @@ func (p *consolePush) push(ctx context.Context) {
 // the shared parts encoded once. Read it, never change it.
 type consoleView struct {
 	ov routing.Overview
+	// asked is when its read was asked for: it holds no change from
+	// before then.
+	asked time.Time
 	// row is each advisor's index in ov.Advisors.
 	row map[string]int
 	// head is the queue frame up to the colleagues' array, open.
@@ -187,13 +192,21 @@ func (a *advisor) pushView(v *consoleView) {
 }
 
 // takeView shows the latest pushed view: the queue frame and the status,
-// each if it changed. Writer goroutine.
+// each if it changed. A part the console has read for itself since the
+// view was asked for (after its own action) is newer than the view's, and
+// stays: an older view never undoes it, and the change that made it
+// brings a view of its own. Writer goroutine.
 func (a *advisor) takeView(ctx context.Context) {
 	v := a.view.Swap(nil)
 	if v == nil {
 		return
 	}
-	a.writeQueue(v.queueFrame(a.name))
+	if !v.asked.Before(a.queueRead) {
+		a.writeQueue(v.queueFrame(a.name))
+	}
+	if v.asked.Before(a.statusRead) {
+		return
+	}
 	st, ok := v.status(a.name)
 	if !ok {
 		// Not listed (off duty and forgotten): their own data, as
