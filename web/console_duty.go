@@ -27,7 +27,14 @@ func (a *advisor) refreshStatus(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	st, found := newConsoleView(ov, time.Now()).status(a.name)
+	var st routing.AdvisorStatus
+	found := false
+	for _, adv := range ov.Advisors {
+		if adv.Name == a.name {
+			st, found = statusOf(adv), true
+			break
+		}
+	}
 	if !found {
 		if st, err = a.srv.queue.AdvisorStatus(ctx, a.name); err != nil {
 			return

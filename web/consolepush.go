@@ -177,8 +177,12 @@ func (v *consoleView) status(self string) (routing.AdvisorStatus, bool) {
 	if !ok {
 		return routing.AdvisorStatus{}, false
 	}
-	adv := v.ov.Advisors[i]
-	return routing.AdvisorStatus{Duty: adv.Duty, Alias: adv.Alias, Capacity: adv.Capacity, Conversations: adv.Conversations, Offered: adv.Offers}, true
+	return statusOf(v.ov.Advisors[i]), true
+}
+
+// statusOf is an advisor's status as the overview lists them.
+func statusOf(adv routing.AdvisorOverview) routing.AdvisorStatus {
+	return routing.AdvisorStatus{Duty: adv.Duty, Alias: adv.Alias, Capacity: adv.Capacity, Conversations: adv.Conversations, Offered: adv.Offers}
 }
 
 // pushedView is the view last handed to a console, taken by its writer;
