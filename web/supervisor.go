@@ -103,6 +103,23 @@ func (s *Server) refuseRouting(c *echo.Context, err error) error {
 	return err
 }
 
+// notEnded refuses a conversation the store has ended. A conversation is
+// ended in the store first and let go by routing just after; a supervisor
+// acting in between would otherwise move or reprioritise a conversation
+// whose visitor has already been told it ended.
+func (s *Server) notEnded(ctx context.Context, id string) error {
+	conv, err := s.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		return routing.ErrEnded
+	case err != nil:
+		return err
+	case conv.Ended:
+		return routing.ErrEnded
+	}
+	return nil
+}
+
 // supervisorPriority changes a conversation's priority:
 // {"conversation":id,"priority":0..2}.
 func (s *Server) supervisorPriority(c *echo.Context) error {
@@ -122,6 +139,9 @@ func (s *Server) supervisorPriority(c *echo.Context) error {
 	}
 	if f.Priority == nil || *f.Priority < routing.PriorityNormal || *f.Priority > routing.PriorityUrgent {
 		return s.refuse(c, http.StatusBadRequest, protocol.CodeBadRequest, "priority must be 0, 1 or 2")
+	}
+	if err := s.notEnded(c.Request().Context(), f.Conversation); err != nil {
+		return s.refuseRouting(c, err)
 	}
 	if err := s.queue.SetPriority(c.Request().Context(), f.Conversation, *f.Priority); err != nil {
 		return s.refuseRouting(c, err)
@@ -155,6 +175,9 @@ func (s *Server) supervisorReassign(c *echo.Context) error {
 		if _, ok := s.accounts.Lookup(f.ToAdvisor); !ok {
 			return s.refuseRouting(c, routing.ErrAdvisorOffDuty)
 		}
+	}
+	if err := s.notEnded(c.Request().Context(), f.Conversation); err != nil {
+		return s.refuseRouting(c, err)
 	}
 	// Once routing has moved it, the entries must be written even if the
 	// supervisor's request is gone by then.
