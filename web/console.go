@@ -66,10 +66,12 @@ func (s *Server) advisorSocket(c *echo.Context) error {
 		return err
 	}
 	a := &advisor{srv: s, sock: sock, name: acct.Username, session: sid, acct: acct, ended: map[string]bool{}, offers: map[string]bool{}}
-	defer s.release(sock, s.queue.AdvisorChannel(a.name), s.questions.store.Channel())
-	defer s.consoles.untrack(a)
-	defer s.consoleClosed(sock, a.name)
-	a.run()
+	s.serve(sock, func() {
+		defer s.release(sock, s.queue.AdvisorChannel(a.name), s.questions.store.Channel())
+		defer s.consoles.untrack(a)
+		defer s.consoleClosed(sock, a.name)
+		a.run()
+	})
 	return nil
 }
 

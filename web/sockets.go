@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -109,8 +110,27 @@ func (s *Server) accept(c *echo.Context, role string, requireOrigin bool) (*sock
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.metrics.connections.WithLabelValues(role).Inc()
-	go sock.Run()
+	sock.Start()
 	return sock, nil
+}
+
+// serve runs a socket's reader, run, on a goroutine of its own, and
+// returns at once: the connection is hijacked, so the handshake's request
+// is over. Its goroutine (net/http's, with the middleware under it) ends,
+// and with it a stack grown for routing the request, which a socket's
+// reader would otherwise keep for its whole life; the reader's own stack
+// starts small and shrinks back while the socket waits. run must not use
+// the request's echo.Context: Echo reuses it. A panic in run is logged,
+// as the recoverer middleware would have.
+func (s *Server) serve(sock *socket.Socket, run func()) {
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic", "role", sock.Role(), "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			}
+		}()
+		run()
+	}()
 }
 
 // release undoes accept once the socket's reader is done; extra are the

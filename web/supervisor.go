@@ -226,8 +226,10 @@ func (s *Server) supervisorSocket(c *echo.Context) error {
 		return err
 	}
 	v := &supervisorView{srv: s, sock: sock, name: acct.Username, session: sid}
-	defer s.release(sock, s.queue.ChangedChannel(), s.queue.AdvisorChannel(v.name), s.questions.store.Channel())
-	v.run()
+	s.serve(sock, func() {
+		defer s.release(sock, s.queue.ChangedChannel(), s.queue.AdvisorChannel(v.name), s.questions.store.Channel())
+		v.run()
+	})
 	return nil
 }
 

@@ -62,19 +62,22 @@ func (s *Server) visitorSocket(c *echo.Context) error {
 		s.metrics.Rejected(socket.RoleVisitor, protocol.CodeTooManySockets)
 		return echo.NewHTTPError(http.StatusTooManyRequests, "too many open connections from your network; close some tabs")
 	}
-	defer s.clientSockets.closed(startKey)
 	sock, err := s.accept(c, socket.RoleVisitor, false)
 	if err != nil || sock == nil {
+		s.clientSockets.closed(startKey)
 		return err
 	}
 	v := &visitor{srv: s, sock: sock, startKey: startKey, blockKeys: blockKeys}
-	defer s.release(sock)
-	defer func() {
-		if v.conv != "" {
-			s.states.untrack(v)
-		}
-	}()
-	v.run()
+	s.serve(sock, func() {
+		defer s.clientSockets.closed(startKey)
+		defer s.release(sock)
+		defer func() {
+			if v.conv != "" {
+				s.states.untrack(v)
+			}
+		}()
+		v.run()
+	})
 	return nil
 }
 

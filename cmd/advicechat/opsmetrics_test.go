@@ -202,8 +202,7 @@ func TestOperatorMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", metric, want.labels, got, want.value)
 		}
 	}
-	// WebSocket routes are counted, when their socket closes, but never
-	// timed: their duration is the socket's life.
+	// WebSocket routes are counted, at the handshake, but never timed.
 	if got := find(after, "advicechat_http_request_duration_seconds_count", map[string]string{"route": "/ws/visitor"}); len(got) != 0 {
 		t.Errorf("a WebSocket route is in the latency histogram: %v", got)
 	}

@@ -35,8 +35,16 @@ const (
 	catchUpPage = 200
 	// writeTimeout bounds one frame write.
 	writeTimeout = 10 * time.Second
-	// pingInterval is how often the writer checks that the peer is alive.
+)
+
+// Variables only so that the tests can shorten them.
+var (
+	// pingInterval is how often a socket checks that its peer is alive.
 	pingInterval = 25 * time.Second
+	// writerLinger is how long a writer goroutine with nothing to do
+	// waits for more before it ends: a conversation's next frame usually
+	// comes sooner, and the goroutine's start is not paid per frame.
+	writerLinger = 2 * time.Second
 )
 
 // The roles of a socket, as metrics and logs name them. A visitor's socket
@@ -130,6 +138,8 @@ type Socket struct {
 	nonce string
 
 	writerDone chan struct{}
+	// ping checks the peer; armed by Start.
+	ping *time.Timer
 	// pending coalesces refreshes requested while one is queued.
 	pending sync.Map // key string -> *atomic.Bool
 }
@@ -166,30 +176,42 @@ func (s *Socket) push(it item) {
 	if s.ctx.Err() != nil {
 		return
 	}
-	if !s.inbox.put(it) {
+	ok, start := s.inbox.put(it)
+	if !ok {
 		s.deps.Metrics.SlowClosed()
 		s.Close(protocol.CloseSlow)
+		return
+	}
+	if start {
+		go s.write()
 	}
 }
 
 // inbox is what waits for a socket's writer, in order, at most inboxSize
 // items. It holds memory only for what waits: an idle socket's inbox is
 // empty and has no buffer (a buffered channel of inboxSize items would
-// keep 16 KiB per socket however idle).
+// keep 16 KiB per socket however idle). It also knows whether a writer
+// goroutine runs: one is started when an item comes and none runs, and it
+// ends after writerLinger with nothing to do, so an idle socket holds no
+// writer goroutine and no stack for it.
 type inbox struct {
 	mu    sync.Mutex
 	items []item // items[head:] wait
 	head  int
 	// ready has a signal while items may wait.
 	ready chan struct{}
+	// running: a writer goroutine is on; closed: the writer has closed
+	// the connection, and none starts again.
+	running, closed bool
 }
 
-// put adds an item, or reports false when inboxSize already wait.
-func (b *inbox) put(it item) bool {
+// put adds an item, or reports false when inboxSize already wait. start
+// is true when no writer runs: the caller starts one.
+func (b *inbox) put(it item) (ok, start bool) {
 	b.mu.Lock()
 	if len(b.items)-b.head >= inboxSize {
 		b.mu.Unlock()
-		return false
+		return false, false
 	}
 	if b.head > 0 && len(b.items) == cap(b.items) {
 		// Move what waits to the front rather than grow.
@@ -198,11 +220,44 @@ func (b *inbox) put(it item) bool {
 		b.items, b.head = b.items[:n], 0
 	}
 	b.items = append(b.items, it)
+	start = b.claim()
 	b.mu.Unlock()
-	select {
-	case b.ready <- struct{}{}:
-	default:
+	if !start {
+		select {
+		case b.ready <- struct{}{}:
+		default:
+		}
 	}
+	return true, start
+}
+
+// claim marks a writer as running unless one runs or the socket is
+// closed, and reports whether the caller is to start it. b.mu is held.
+func (b *inbox) claim() bool {
+	if b.running || b.closed {
+		return false
+	}
+	b.running = true
+	return true
+}
+
+// start reports whether a writer is to be started for the socket closing.
+func (b *inbox) start() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.claim()
+}
+
+// stop ends the running writer unless something waits or the socket is
+// closing (ctx done), and reports whether it ended. Checked under the
+// lock, so an item put or a close begun after it starts a new writer.
+func (b *inbox) stop(ctx context.Context) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.head < len(b.items) || ctx.Err() != nil {
+		return false
+	}
+	b.running = false
 	return true
 }
 
@@ -456,39 +511,83 @@ func (s *Socket) Followed() []string {
 	return out
 }
 
-// Run is the socket's only writer. It ends when the socket's context is
-// done, closing the connection with the recorded code.
-func (s *Socket) Run() {
-	defer close(s.writerDone)
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
+// Start makes the socket live: from now on it pings its peer every
+// pingInterval, and closes the connection when its context ends. Frames
+// are written by a writer goroutine that runs only while there is
+// something to write (see inbox); there is never more than one.
+func (s *Socket) Start() {
+	s.ping = time.AfterFunc(pingInterval, func() { s.Do(s.pingPeer) })
+	context.AfterFunc(s.ctx, func() {
+		if s.inbox.start() {
+			go s.write()
+		}
+	})
+}
+
+// pingPeer checks that the peer is alive, and arranges the next check.
+// Writer goroutine.
+func (s *Socket) pingPeer(context.Context) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	err := s.conn.Ping(ctx)
+	cancel()
+	if err != nil {
+		s.Close(protocol.CloseNoPong)
+		return
+	}
+	s.ping.Reset(pingInterval)
+}
+
+// write is the socket's writer goroutine: it does what the inbox holds,
+// in order, and ends after writerLinger with nothing to do. Once the
+// socket's context is done it closes the connection with the recorded
+// code, and no writer runs again.
+func (s *Socket) write() {
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for {
-		select {
-		case <-s.ctx.Done():
-			c := s.closing
-			if c.Code == 0 {
-				c = protocol.CloseGoingAway
-			}
-			_ = s.conn.Close(c.Code, c.Reason)
+		if s.ctx.Err() != nil {
+			s.closeConn()
 			return
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.Close(protocol.CloseNoPong)
-			}
+		}
+		if it, ok := s.inbox.take(); ok {
+			s.handle(it)
+			continue
+		}
+		if linger == nil {
+			linger = time.NewTimer(writerLinger)
+		} else {
+			linger.Reset(writerLinger)
+		}
+		select {
 		case <-s.inbox.ready:
-			// Everything that waits, unless the socket is closing.
-			for s.ctx.Err() == nil {
-				it, ok := s.inbox.take()
-				if !ok {
-					break
-				}
-				s.handle(it)
+		case <-s.ctx.Done():
+		case <-linger.C:
+			if s.inbox.stop(s.ctx) {
+				return
 			}
 		}
 	}
+}
+
+// closeConn closes the connection with the recorded code. Writer
+// goroutine, once.
+func (s *Socket) closeConn() {
+	s.inbox.mu.Lock()
+	s.inbox.closed, s.inbox.running = true, false
+	s.inbox.mu.Unlock()
+	if s.ping != nil {
+		s.ping.Stop()
+	}
+	c := s.closing
+	if c.Code == 0 {
+		c = protocol.CloseGoingAway
+	}
+	_ = s.conn.Close(c.Code, c.Reason)
+	close(s.writerDone)
 }
 
 // handle does one item of the inbox. Writer goroutine.

@@ -1,0 +1,200 @@
+package socket
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/advicechat/advicechat/web/protocol"
+)
+
+type nopMetrics struct{}
+
+func (nopMetrics) Rejected(string, protocol.Code) {}
+func (nopMetrics) SlowClosed()                    {}
+func (nopMetrics) Interrupted()                   {}
+
+// TestInboxWriterState: a writer is started by the first item while none
+// runs, never twice, ends only with nothing waiting and the socket open,
+// and never starts again once the connection is closed.
+func TestInboxWriterState(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := inbox{ready: make(chan struct{}, 1)}
+	if ok, start := b.put(item{frame: []byte("1")}); !ok || !start {
+		t.Fatalf("first put: ok %v start %v, want a writer started", ok, start)
+	}
+	if _, start := b.put(item{frame: []byte("2")}); start {
+		t.Fatal("second put started a second writer")
+	}
+	if b.stop(ctx) {
+		t.Fatal("the writer stopped with two items waiting")
+	}
+	b.take()
+	b.take()
+	if !b.stop(ctx) {
+		t.Fatal("the writer could not stop with nothing waiting")
+	}
+	if _, start := b.put(item{frame: []byte("3")}); !start {
+		t.Fatal("a put after the writer stopped started none")
+	}
+	b.take()
+	cancel()
+	if b.stop(ctx) {
+		t.Fatal("the writer stopped although the socket is closing: nobody would close the connection")
+	}
+	b.mu.Lock()
+	b.closed = true
+	b.running = false
+	b.mu.Unlock()
+	if _, start := b.put(item{frame: []byte("4")}); start {
+		t.Fatal("a put after the close started a writer")
+	}
+	if b.start() {
+		t.Fatal("a closed inbox started a writer for closing")
+	}
+	for i := range inboxSize - 1 {
+		if ok, _ := b.put(item{frame: []byte{byte(i)}}); !ok {
+			t.Fatalf("put %d refused below the bound", i)
+		}
+	}
+	if ok, _ := b.put(item{frame: []byte("x")}); ok {
+		t.Fatalf("put accepted with %d items waiting", inboxSize)
+	}
+}
+
+// TestWriterOnlyWhileThereIsWork: with a real connection, the socket's
+// writer goes away when there is nothing to write, and everything still
+// happens: frames sent later arrive, the peer is pinged and the pongs
+// keep the socket open, and a close with no writer running reaches the
+// peer with its code.
+func TestWriterOnlyWhileThereIsWork(t *testing.T) {
+	lingerWas, pingWas := writerLinger, pingInterval
+	writerLinger, pingInterval = time.Millisecond, 20*time.Millisecond
+	t.Cleanup(func() { writerLinger, pingInterval = lingerWas, pingWas })
+
+	socks := make(chan *Socket, 1)
+	finished := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		d := Deps{Log: slog.New(slog.DiscardHandler), Metrics: nopMetrics{}, StartTimeout: time.Minute}
+		s := New(context.Background(), d, conn, RoleVisitor)
+		s.Start()
+		socks <- s
+		for {
+			if _, _, err := s.ReadFrame(); err != nil {
+				break
+			}
+		}
+		s.Finish()
+		close(finished)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pings := make(chan struct{}, 64)
+	c, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool {
+			select {
+			case pings <- struct{}{}:
+			default:
+			}
+			return true
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	frames := make(chan string, 8)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			frames <- string(b)
+		}
+	}()
+	s := <-socks
+
+	idle := func(when string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			s.inbox.mu.Lock()
+			running := s.inbox.running
+			s.inbox.mu.Unlock()
+			if !running {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the writer still runs with nothing to write", when)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-frames:
+			if got != want {
+				t.Fatalf("got frame %s, want %s", got, want)
+			}
+		case err := <-readErr:
+			t.Fatalf("read: %v, want frame %s", err, want)
+		case <-ctx.Done():
+			t.Fatalf("no frame %s", want)
+		}
+	}
+
+	s.Send(map[string]string{"type": "a"})
+	expect(`{"type":"a"}`)
+	idle("after a frame")
+
+	for i := range 3 {
+		select {
+		case <-pings:
+		case <-ctx.Done():
+			t.Fatalf("ping %d never came", i+1)
+		}
+		idle("after a ping")
+	}
+	if s.Ctx().Err() != nil {
+		t.Fatalf("the socket closed (%v): the pongs were not taken", s.closing)
+	}
+
+	s.Send(map[string]string{"type": "b"})
+	expect(`{"type":"b"}`)
+	idle("before the close")
+
+	s.Close(protocol.CloseEnded)
+	select {
+	case err := <-readErr:
+		if got := websocket.CloseStatus(err); got != protocol.CloseEnded.Code {
+			t.Fatalf("peer got %v, want close %d", err, protocol.CloseEnded.Code)
+		}
+	case <-ctx.Done():
+		t.Fatal("the close never reached the peer")
+	}
+	<-s.Done()
+	<-finished
+	s.Send(map[string]string{"type": "c"})
+	s.inbox.mu.Lock()
+	running := s.inbox.running
+	s.inbox.mu.Unlock()
+	if running {
+		t.Fatal("a frame after the close started a writer")
+	}
+}
