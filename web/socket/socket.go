@@ -542,12 +542,17 @@ func (s *Socket) pingPeer(context.Context) {
 // socket's context is done it closes the connection with the recorded
 // code, and no writer runs again.
 func (s *Socket) write() {
+	// One timer for the writer's life, armed when the inbox first runs
+	// dry and re-armed only when it fires: not reset for every frame of
+	// a busy conversation.
 	var linger *time.Timer
 	defer func() {
 		if linger != nil {
 			linger.Stop()
 		}
 	}()
+	var idleSince time.Time // when the inbox last ran dry
+	worked := true
 	for {
 		if s.ctx.Err() != nil {
 			s.closeConn()
@@ -555,20 +560,28 @@ func (s *Socket) write() {
 		}
 		if it, ok := s.inbox.take(); ok {
 			s.handle(it)
+			worked = true
 			continue
+		}
+		if worked {
+			idleSince, worked = time.Now(), false
 		}
 		if linger == nil {
 			linger = time.NewTimer(writerLinger)
-		} else {
-			linger.Reset(writerLinger)
 		}
 		select {
 		case <-s.inbox.ready:
 		case <-s.ctx.Done():
 		case <-linger.C:
+			if idle := time.Since(idleSince); idle < writerLinger {
+				// Armed in an earlier quiet spell.
+				linger.Reset(writerLinger - idle)
+				continue
+			}
 			if s.inbox.stop(s.ctx) {
 				return
 			}
+			linger.Reset(writerLinger)
 		}
 	}
 }
