@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/advicechat/advicechat/chat"
+	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/web/protocol"
 )
 
@@ -81,6 +85,25 @@ func TestOneSocketPerConversation(t *testing.T) {
 		t.Errorf("older socket closed with %d, want 4001", code)
 	}
 	exchange(t, later, adv, conv, "takeover")
+
+	// The older socket's signal published late, after the newer one
+	// follows the conversation (a slow start, a busy Redis), does not
+	// close the newer one; a signal from a socket that came later still
+	// does.
+	ch := redisstore.New(a.Redis.Client, redisstore.Options{Prefix: a.Redis.Prefix}).Channel(conv)
+	late := func(at int64) {
+		t.Helper()
+		b, _ := json.Marshal(chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: chat.FromVisitor, ClientID: chat.NewID(), At: at})
+		if err := a.Redis.Client.Publish(context.Background(), ch, b).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late(time.Now().Add(-time.Minute).UnixMilli())
+	exchange(t, later, adv, conv, "late")
+	late(time.Now().Add(time.Minute).UnixMilli())
+	if code := later.expectClose(); code != protocol.StatusTakenOver {
+		t.Errorf("socket closed with %d on a newer socket's signal, want 4001", code)
+	}
 }
 
 // TestSocketsPerClient: one client holds at most

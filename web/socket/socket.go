@@ -94,7 +94,6 @@ type Socket struct {
 	conn  *websocket.Conn
 	deps  Deps
 	role  string
-	log   *slog.Logger
 	inbox inbox
 
 	// ctx ends when the socket is to close; the writer then sends the
@@ -136,6 +135,11 @@ type Socket struct {
 
 	// nonce tells this socket's takeover signals from others'.
 	nonce string
+	// claimedAt is when a visitor socket took its conversation (Unix ms,
+	// set as it starts to follow it): of two sockets the one that came
+	// later keeps the conversation, however late the other's takeover
+	// signal arrives.
+	claimedAt atomic.Int64
 
 	writerDone chan struct{}
 	// ping checks the peer; armed by Start.
@@ -155,7 +159,6 @@ func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Soc
 		conn:       conn,
 		deps:       d,
 		role:       role,
-		log:        d.Log.With("role", role),
 		inbox:      inbox{ready: make(chan struct{}, 1)},
 		ctx:        ctx,
 		cancel:     cancel,
@@ -258,6 +261,7 @@ func (b *inbox) stop(ctx context.Context) bool {
 		return false
 	}
 	b.running = false
+	b.items, b.head = nil, 0 // an idle socket keeps no buffer
 	return true
 }
 
@@ -290,7 +294,7 @@ const inboxKeep = 8
 func (s *Socket) Send(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.log.Error("encode frame", "err", err)
+		s.Log().Error("encode frame", "err", err)
 		return
 	}
 	s.push(item{frame: b})
@@ -343,7 +347,9 @@ func (s *Socket) SessionEnded() {
 func (s *Socket) Ctx() context.Context { return s.ctx }
 
 // Log is the socket's logger.
-func (s *Socket) Log() *slog.Logger { return s.log }
+// Made when asked: a socket logs rarely, and a logger kept per socket
+// would cost every idle socket its attributes.
+func (s *Socket) Log() *slog.Logger { return s.deps.Log.With("role", s.role) }
 
 // Role is the socket's role.
 func (s *Socket) Role() string { return s.role }
@@ -452,6 +458,9 @@ func (s *Socket) FollowAt(conv string, after, at int64) error {
 	s.mu.Unlock()
 	if already {
 		return nil
+	}
+	if s.role == RoleVisitor {
+		s.claimedAt.CompareAndSwap(0, time.Now().UnixMilli())
 	}
 	if err := s.deps.Hub.Watch(s.ctx, ch, s); err != nil {
 		// Followed in name only, the socket would stay deaf to this
@@ -632,7 +641,7 @@ func (s *Socket) Write(frame []byte) {
 func (s *Socket) WriteJSON(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.log.Error("encode frame", "err", err)
+		s.Log().Error("encode frame", "err", err)
 		return
 	}
 	s.Write(b)
@@ -673,11 +682,11 @@ func (s *Socket) deliver(conv string, p *published) {
 	}
 	e := p.e
 	if p.bad || e.Conversation != conv {
-		s.log.Warn("bad entry on conversation channel")
+		s.Log().Warn("bad entry on conversation channel")
 		return
 	}
 	if e.Kind == chat.KindTakeover {
-		if s.role == RoleVisitor && e.ClientID != s.nonce {
+		if s.role == RoleVisitor && s.takenBy(e) {
 			s.Close(protocol.CloseTakenOver)
 		}
 		return
@@ -722,17 +731,37 @@ func (s *Socket) Typing(conv string) {
 	}
 	s.typingAt[conv] = time.Now()
 	if err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTyping, From: s.role}); err != nil && s.ctx.Err() == nil {
-		s.log.Debug("publish typing", "err", err)
+		s.Log().Debug("publish typing", "err", err)
 	}
 }
 
 // TakeOver tells every other visitor socket on conv, on any instance, to
 // close: this one has the conversation now. Call it once following conv.
 func (s *Socket) TakeOver(conv string) {
-	err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: s.role, ClientID: s.nonce})
-	if err != nil && s.ctx.Err() == nil {
-		s.log.Warn("publish a takeover", "err", err)
+	at := s.claimedAt.Load()
+	if at == 0 {
+		at = time.Now().UnixMilli()
 	}
+	err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: s.role, ClientID: s.nonce, At: at})
+	if err != nil && s.ctx.Err() == nil {
+		s.Log().Warn("publish a takeover", "err", err)
+	}
+}
+
+// takenBy reports whether takeover signal e is from a socket that took
+// the conversation after this one: the older socket closes, the newer
+// stays, also when the older one's signal is published only after the
+// newer one has subscribed (a slow start, a busy Redis). Ties go by
+// nonce, so that of two sockets exactly one stays. A signal without a
+// time (from an instance of an earlier version) always takes over. The
+// instances' clocks must agree to within the time between two tabs'
+// starts; NTP keeps them within milliseconds.
+func (s *Socket) takenBy(e chat.Entry) bool {
+	if e.ClientID == s.nonce {
+		return false
+	}
+	mine := s.claimedAt.Load()
+	return e.At == 0 || e.At > mine || (e.At == mine && e.ClientID > s.nonce)
 }
 
 // verifyWindow is how far back from the cursor verify looks for the last
@@ -771,7 +800,7 @@ func (s *Socket) verify(ctx context.Context, conv string) bool {
 	es, err := s.deps.Store.After(ctx, conv, from, int(cur-from))
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn("verify failed", "err", err)
+			s.Log().Warn("verify failed", "err", err)
 			s.Close(protocol.CloseInternal)
 		}
 		return false
@@ -788,7 +817,7 @@ func (s *Socket) verify(ctx context.Context, conv string) bool {
 			if ctx.Err() == nil {
 				// Gone (its data lost with the primary, say): the resume
 				// after the reconnect says so plainly.
-				s.log.Warn("verify: conversation unreadable", "err", err)
+				s.Log().Warn("verify: conversation unreadable", "err", err)
 				s.Close(protocol.CloseInternal)
 			}
 			return false
@@ -802,7 +831,7 @@ func (s *Socket) verify(ctx context.Context, conv string) bool {
 		keep, keepAt = e.Seq, e.At
 	}
 	s.deps.Metrics.Interrupted()
-	s.log.Warn("entries lost from a conversation's stream; client told", "kept", keep, "had", cur)
+	s.Log().Warn("entries lost from a conversation's stream; client told", "kept", keep, "had", cur)
 	s.WriteJSON(protocol.Interrupted{Type: protocol.TypeInterrupted, Conversation: conv, Seq: keep})
 	s.cursors[conv] = keep
 	if keepAt != 0 {
@@ -823,7 +852,7 @@ func (s *Socket) CatchUp(ctx context.Context, conv string) {
 		es, err := s.deps.Store.After(ctx, conv, cur, catchUpPage)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Warn("catch up failed", "err", err)
+				s.Log().Warn("catch up failed", "err", err)
 				s.Close(protocol.CloseInternal)
 			}
 			return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/web/protocol"
 )
 
@@ -196,5 +197,36 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 	s.inbox.mu.Unlock()
 	if running {
 		t.Fatal("a frame after the close started a writer")
+	}
+}
+
+// TestTakenBy: of two visitor sockets on one conversation the later one
+// stays, whichever signal arrives when; exactly one stays on a tie; a
+// socket's own signal never closes it; a signal without a time (an
+// earlier version's) takes over as before.
+func TestTakenBy(t *testing.T) {
+	older := &Socket{nonce: "aaaa"}
+	older.claimedAt.Store(1000)
+	newer := &Socket{nonce: "bbbb"}
+	newer.claimedAt.Store(1005)
+	signal := func(s *Socket) chat.Entry {
+		return chat.Entry{Kind: chat.KindTakeover, ClientID: s.nonce, At: s.claimedAt.Load()}
+	}
+	if newer.takenBy(signal(older)) {
+		t.Error("the newer socket closed on the older one's late signal")
+	}
+	if !older.takenBy(signal(newer)) {
+		t.Error("the older socket stayed on the newer one's signal")
+	}
+	if older.takenBy(signal(older)) || newer.takenBy(signal(newer)) {
+		t.Error("a socket closed on its own signal")
+	}
+	tie := &Socket{nonce: "cccc"}
+	tie.claimedAt.Store(1005)
+	if a, b := newer.takenBy(signal(tie)), tie.takenBy(signal(newer)); a == b {
+		t.Errorf("on a tie: newer taken %v, other taken %v; want exactly one taken", a, b)
+	}
+	if !newer.takenBy(chat.Entry{Kind: chat.KindTakeover, ClientID: "dddd"}) {
+		t.Error("a signal without a time did not take over")
 	}
 }
