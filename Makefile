@@ -48,11 +48,16 @@ SOAK ?= 60s
 soak:
 	ADVICECHAT_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 60m -run '^Test(Fault|Load)' -v ./cmd/advicechat-load
 
-## bench: the benchmark against a bare coder/websocket relay, in one run (needs redis-server; about 15 minutes); BENCH_FLAGS e.g. -short or -only relay,cost; see docs/performance.md
+## bench: the benchmark against Centrifugo (Redis engine, history on) and a bare coder/websocket relay, in one run (needs redis-server; builds Centrifugo from the Go module proxy once; about 25 minutes); BENCH_FLAGS e.g. -short or -only relay,cost; see docs/performance.md
 BENCH_FLAGS ?=
+# CENTRIFUGO_VERSION is cmd/advicechat-bench's CentrifugoVersion (a test checks).
+CENTRIFUGO_VERSION ?= v6.9.1
+CENTRIFUGO ?= $(CURDIR)/bin/tools/centrifugo-$(CENTRIFUGO_VERSION)
 bench:
+	@test -x $(CENTRIFUGO) || { echo "building centrifugo $(CENTRIFUGO_VERSION) into $(CENTRIFUGO)"; mkdir -p $(CURDIR)/bin/tools; \
+	  tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION) && mv $$tmp/centrifugo $(CENTRIFUGO) && rmdir $$tmp; }
 	mkdir -p bin
-	$(GO) run ./cmd/advicechat-bench -out bin/bench.md -svg bin/bench.svg $(BENCH_FLAGS)
+	$(GO) run ./cmd/advicechat-bench -centrifugo $(CENTRIFUGO) -out bin/bench.md -svg bin/bench.svg $(BENCH_FLAGS)
 
 ## screenshots: run the browser tests and save every page state they check, narrow and wide, to docs/screenshots (needs Chromium)
 screenshots:

@@ -73,6 +73,9 @@ type options struct {
 	appBin     string
 	redisBin   string
 	cpuprofile string
+	// centrifugo, when set, is a Centrifugo binary to run as the peer
+	// (make bench builds CentrifugoVersion).
+	centrifugo string
 	log        io.Writer
 	// Sizes instead of the defaults, when set.
 	pairs, admitN, admitA []int
@@ -99,6 +102,7 @@ func main() {
 	appBin := flag.String("app", "", "advicechat binary to measure (default: build ./cmd/advicechat)")
 	redisBin := flag.String("redis-server", "redis-server", "redis-server to start")
 	cpuprofile := flag.String("cpuprofile", "", "write the service's CPU profile of the whole run to this file")
+	cf := flag.String("centrifugo", "", "Centrifugo binary to measure as the peer, on a Redis engine of its own with history on (make bench builds "+CentrifugoVersion+"); none: the relay only")
 	pairs := flag.String("pairs", "", "closed-loop pairs, comma-separated (default 10,100,1000)")
 	admitN := flag.String("admit-visitors", "", "admission: visitors starting at once, comma-separated (default 100,1000,5000)")
 	admitA := flag.String("admit-advisors", "", "admission: free advisors, comma-separated (default 5,50,200)")
@@ -111,7 +115,7 @@ func main() {
 		return
 	}
 	var err error
-	o := options{short: *short, out: *out, svg: *svg, appBin: *appBin, redisBin: *redisBin, cpuprofile: *cpuprofile, log: os.Stderr}
+	o := options{short: *short, out: *out, svg: *svg, appBin: *appBin, redisBin: *redisBin, cpuprofile: *cpuprofile, centrifugo: *cf, log: os.Stderr}
 	if *only != "" {
 		for _, p := range strings.Split(*only, ",") {
 			p = strings.TrimSpace(p)
@@ -248,6 +252,15 @@ func run(ctx context.Context, o options) (*results, error) {
 	base := &relaySystem{r: rl}
 	res := &results{sizes: sz, short: o.short}
 	systems := []system{sys, base}
+	if o.centrifugo != "" {
+		o.logf("starting Centrifugo")
+		cf, err := startCentrifugo(o.centrifugo, o.redisBin, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer cf.stop()
+		systems = append(systems, &centrifugoSystem{c: cf})
+	}
 	for _, phase := range phases {
 		if !o.wants(phase) {
 			continue

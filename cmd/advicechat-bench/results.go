@@ -4,17 +4,19 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
 
-// row is one figure of the table: advicechat's, the relay's where it has
-// one, and how they compare.
+// row is one figure of the table: advicechat's, the relay's and
+// Centrifugo's where they have one, and how they compare.
 type row struct {
-	figure    string
-	app, base float64
-	hasBase   bool
-	unit      string
+	figure          string
+	app, base, peer float64
+	hasBase         bool
+	hasPeer         bool
+	unit            string
 }
 
 type results struct {
@@ -29,9 +31,20 @@ func (r *results) add(figure string, app float64, unit string) {
 	r.rows = append(r.rows, row{figure: figure, app: app, unit: unit})
 }
 
-func (r *results) addVs(figure string, app, base float64, unit string) {
-	r.rows = append(r.rows, row{figure: figure, app: app, base: base, hasBase: true, unit: unit})
+// addAll adds a figure of every system measured, by system name.
+func (r *results) addAll(figure string, v map[string]float64, unit string) {
+	x := row{figure: figure, app: v[appName], unit: unit}
+	x.base, x.hasBase = v[relayName]
+	x.peer, x.hasPeer = v[peerName]
+	r.rows = append(r.rows, x)
 }
+
+// The systems' names, as the table's columns.
+const (
+	appName   = "advicechat"
+	relayName = "bare relay"
+	peerName  = "Centrifugo"
+)
 
 func num(v float64, unit string) string {
 	var s string
@@ -57,16 +70,31 @@ func (r *results) markdown() string {
 	if r.short {
 		mode = "short"
 	}
-	fmt.Fprintf(&b, "| figure (%s run) | advicechat | bare relay | ratio |\n| --- | --- | --- | --- |\n", mode)
-	for _, x := range r.rows {
-		base, ratio := "—", "—"
-		if x.hasBase {
-			base = num(x.base, x.unit)
-			if x.base > 0 {
-				ratio = fmt.Sprintf("%.2f×", x.app/x.base)
-			}
+	peer := slices.ContainsFunc(r.rows, func(x row) bool { return x.hasPeer })
+	ratio := func(has bool, of, v float64) string {
+		if !has || !(v > 0) {
+			return "—"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.figure, num(x.app, x.unit), base, ratio)
+		return fmt.Sprintf("%.2f×", of/v)
+	}
+	value := func(has bool, v float64, unit string) string {
+		if !has {
+			return "—"
+		}
+		return num(v, unit)
+	}
+	if peer {
+		fmt.Fprintf(&b, "| figure (%s run) | advicechat | Centrifugo | bare relay | ÷ Centrifugo | ÷ relay |\n| --- | --- | --- | --- | --- | --- |\n", mode)
+	} else {
+		fmt.Fprintf(&b, "| figure (%s run) | advicechat | bare relay | ratio |\n| --- | --- | --- | --- |\n", mode)
+	}
+	for _, x := range r.rows {
+		if peer {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", x.figure, num(x.app, x.unit), value(x.hasPeer, x.peer, x.unit),
+				value(x.hasBase, x.base, x.unit), ratio(x.hasPeer, x.app, x.peer), ratio(x.hasBase, x.app, x.base))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", x.figure, num(x.app, x.unit), value(x.hasBase, x.base, x.unit), ratio(x.hasBase, x.app, x.base))
 	}
 	for _, n := range r.notes {
 		fmt.Fprintf(&b, "\n%s\n", n)
@@ -99,7 +127,7 @@ func (r *results) runIdle(ctx context.Context, o options, sz sizes, systems []sy
 			last, _ = measure(ctx, s)
 			k := float64(open - prevOpen)
 			prevOpen = open
-			if s.redis() != nil {
+			if s.name() == appName {
 				var cpu time.Duration
 				for _, c := range u.cpu {
 					cpu += c
@@ -119,7 +147,11 @@ func (r *results) runIdle(ctx context.Context, o options, sz sizes, systems []sy
 		done()
 	}
 	for _, n := range sz.idle {
-		r.addVs(fmt.Sprintf("memory per idle socket (waiting visitor), %d sockets", n), per["advicechat"][n], per["bare relay"][n], "KiB")
+		v := map[string]float64{}
+		for name, m := range per {
+			v[name] = m[n]
+		}
+		r.addAll(fmt.Sprintf("memory per idle socket (waiting visitor), %d sockets", n), v, "KiB")
 	}
 	if len(r.plot.starts) > 0 {
 		first, lastStep := r.plot.starts[0], r.plot.starts[len(r.plot.starts)-1]
@@ -132,15 +164,19 @@ func (r *results) runIdle(ctx context.Context, o options, sz sizes, systems []sy
 // runAdmission measures how long waiting visitors who start at once take
 // until each can talk to an advisor.
 func (r *results) runAdmission(ctx context.Context, o options, sz sizes, systems []system) error {
-	base := map[int]time.Duration{}
-	for _, n := range sz.admitN {
-		o.logf("bare relay: admission of %d", n)
-		d, _, err := systems[1].admit(ctx, n, 0)
-		if err != nil {
-			return err
+	others := map[string]map[int]time.Duration{}
+	for _, s := range systems[1:] {
+		others[s.name()] = map[int]time.Duration{}
+		for _, n := range sz.admitN {
+			o.logf("%s: admission of %d", s.name(), n)
+			d, _, err := s.admit(ctx, n, 0)
+			if err != nil {
+				return err
+			}
+			others[s.name()][n] = d
 		}
-		base[n] = d
 	}
+	base := others[relayName]
 	for _, a := range sz.admitA {
 		for _, n := range sz.admitN {
 			o.logf("advicechat: admission of %d with %d advisors", n, a)
@@ -148,7 +184,11 @@ func (r *results) runAdmission(ctx context.Context, o options, sz sizes, systems
 			if err != nil {
 				return err
 			}
-			r.addVs(fmt.Sprintf("admission: %d visitors start at once, %d advisors free: time until %d pairs have joined on both sides (relay: %d pairs connect and join)", n, a, pairs, n), secs(d), secs(base[n]), "s")
+			v := map[string]float64{appName: secs(d)}
+			for name, m := range others {
+				v[name] = secs(m[n])
+			}
+			r.addAll(fmt.Sprintf("admission: %d visitors start at once, %d advisors free: time until %d pairs have joined on both sides (relay: %d pairs connect and join; Centrifugo: %d connect and subscribe, and their peers have the join)", n, a, pairs, n, n), v, "s")
 			r.add(fmt.Sprintf("admission rate, %d visitors, %d advisors", n, a), float64(pairs)/secs(d), "conv/s")
 			r.plot.admission = append(r.plot.admission, admitPoint{n: n, advisors: a, secs: secs(d)})
 		}
@@ -161,25 +201,38 @@ func (r *results) runAdmission(ctx context.Context, o options, sz sizes, systems
 
 // runRelay is the closed loop at each number of pairs.
 func (r *results) runRelay(ctx context.Context, o options, sz sizes, systems []system) error {
-	rate := map[string]map[int]float64{}
+	rate, cpu := map[int]map[string]float64{}, map[int]map[string]float64{}
+	for _, n := range sz.pairs {
+		rate[n], cpu[n] = map[string]float64{}, map[string]float64{}
+	}
 	for _, s := range systems {
-		rate[s.name()] = map[int]float64{}
 		for _, n := range sz.pairs {
 			o.logf("%s: closed loop, %d pairs", s.name(), n)
 			ps, done, err := s.pairs(ctx, n)
 			if err != nil {
 				return err
 			}
-			count, took, _, err := closedLoop(ctx, ps, sz.warm, sz.dur, false, s)
+			count, took, u, err := closedLoop(ctx, ps, sz.warm, sz.dur, false, s)
 			done()
 			if err != nil {
 				return err
 			}
-			rate[s.name()][n] = float64(count) / secs(took)
+			if count == 0 {
+				return fmt.Errorf("%s: no message relayed in the closed loop", s.name())
+			}
+			rate[n][s.name()] = float64(count) / secs(took)
+			var c time.Duration
+			for _, d := range u.cpu {
+				c += d
+			}
+			cpu[n][s.name()] = secs(c) * 1000 / float64(count)
 		}
 	}
 	for _, n := range sz.pairs {
-		r.addVs(fmt.Sprintf("closed loop, %d pairs, one message in flight per pair", n), rate["advicechat"][n], rate["bare relay"][n], "msg/s")
+		r.addAll(fmt.Sprintf("closed loop, %d pairs, one message in flight per pair", n), rate[n], "msg/s")
+	}
+	for _, n := range sz.pairs {
+		r.addAll(fmt.Sprintf("CPU per 1000 messages relayed in the closed loop, %d pairs: server + its Redis", n), cpu[n], "s")
 	}
 	return nil
 }
@@ -242,9 +295,12 @@ func (r *results) runOpenLoop(ctx context.Context, o options, sz sizes, systems 
 		done()
 	}
 	for _, rate := range sz.openRates {
-		a, b := got["advicechat"][rate], got["bare relay"][rate]
-		r.addVs(fmt.Sprintf("open loop %d pairs × %g msg/s: p50", sz.openPairs, rate), ms(a.p50), ms(b.p50), "ms")
-		r.addVs(fmt.Sprintf("open loop %d pairs × %g msg/s: p99", sz.openPairs, rate), ms(a.p99), ms(b.p99), "ms")
+		p50, p99 := map[string]float64{}, map[string]float64{}
+		for name, m := range got {
+			p50[name], p99[name] = ms(m[rate].p50), ms(m[rate].p99)
+		}
+		r.addAll(fmt.Sprintf("open loop %d pairs × %g msg/s: p50", sz.openPairs, rate), p50, "ms")
+		r.addAll(fmt.Sprintf("open loop %d pairs × %g msg/s: p99", sz.openPairs, rate), p99, "ms")
 	}
 	return nil
 }
