@@ -75,6 +75,11 @@ func TestBenchSmoke(t *testing.T) {
 				want[p] = true
 			}
 		}
+		if strings.Contains(r.figure, "highest rate tried") {
+			// 0 is a result there (no rate tried stayed under the bound),
+			// and on a busy machine a true one.
+			continue
+		}
 		if !(r.app > 0) {
 			t.Errorf("%s: advicechat's figure is %v, want above 0", r.figure, r.app)
 		}

@@ -47,7 +47,7 @@ func fullSizes() sizes {
 	return sizes{
 		pairs: []int{10, 100, 1000}, costPairs: 100,
 		admitN: []int{100, 1000, 5000}, admitA: []int{5, 50, 200},
-		openPairs: 1000, openRates: []float64{0.2, 1, 4, 8},
+		openPairs: 1000, openRates: []float64{0.2, 1, 4, 8, 12, 16},
 		idle: []int{2000, 5000}, idleStep: 250,
 		warm: time.Second, dur: 5 * time.Second, openDur: 10 * time.Second,
 		accountsTo: 200,
