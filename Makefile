@@ -48,7 +48,7 @@ SOAK ?= 60s
 soak:
 	ADVICECHAT_SOAK=$(SOAK) $(GO) test -race -count=1 -timeout 60m -run '^Test(Fault|Load)' -v ./cmd/advicechat-load
 
-## bench: the benchmark against Centrifugo (Redis engine, history on) and a bare coder/websocket relay, in one run (needs redis-server; builds Centrifugo from the Go module proxy once; about 25 minutes); BENCH_FLAGS e.g. -short or -only relay,cost; see docs/performance.md
+## bench: the benchmark against Centrifugo (Redis engine, history on) and a bare coder/websocket relay, in one run (needs redis-server; builds Centrifugo from the Go module proxy once; 10 to 15 minutes); BENCH_FLAGS e.g. -short or -only relay,cost; see docs/performance.md
 BENCH_FLAGS ?=
 # CENTRIFUGO_VERSION is cmd/advicechat-bench's CentrifugoVersion (a test checks).
 CENTRIFUGO_VERSION ?= v6.9.1
