@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,18 +84,7 @@ func startCentrifugo(bin, redisBin, dir string) (*centrifugo, error) {
 		return nil, err
 	}
 	c := &centrifugo{proc: p, rds: rds, url: "http://" + addr}
-	err = waitUntil(20*time.Second, "centrifugo to listen", func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("exited: %s", p.logs.String())
-		}
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			return false, nil
-		}
-		conn.Close()
-		return true, nil
-	})
-	if err != nil {
+	if err := waitListening(p, addr, 20*time.Second); err != nil {
 		c.stop()
 		return nil, err
 	}
@@ -358,32 +346,13 @@ func (s *centrifugoSystem) admit(ctx context.Context, n, _ int) (time.Duration, 
 func (s *centrifugoSystem) idle(ctx context.Context, n, step int, perStep func(int)) (func(), error) {
 	base := pairSeq
 	pairSeq += n
-	socks := make([]*cfEnd, 0, n)
+	socks, err := openInSteps(ctx, n, step, func(ctx context.Context, i int) (*cfEnd, error) {
+		return dialCentrifugo(ctx, s.c.url, base+i, "a", i)
+	}, perStep)
 	done := func() { closeCf(socks) }
-	for len(socks) < n {
-		k := min(step, n-len(socks))
-		batch := make([]*cfEnd, k)
-		g, gctx := newGroup(ctx, dialers)
-		for i := range k {
-			g.Go(func() (err error) {
-				idx := len(socks) + i
-				batch[i], err = dialCentrifugo(gctx, s.c.url, base+idx, "a", idx)
-				return
-			})
-		}
-		err := g.Wait()
-		for _, e := range batch {
-			if e != nil {
-				socks = append(socks, e)
-			}
-		}
-		if err != nil {
-			done()
-			return nil, err
-		}
-		if perStep != nil {
-			perStep(len(socks))
-		}
+	if err != nil {
+		done()
+		return nil, err
 	}
 	return done, nil
 }

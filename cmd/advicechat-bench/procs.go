@@ -165,6 +165,21 @@ func baseEnv() []string {
 }
 
 // waitUntil polls cond every 20 ms until it holds or limit passes.
+// waitListening waits until p accepts connections on addr.
+func waitListening(p *proc, addr string, limit time.Duration) error {
+	return waitUntil(limit, p.name+" to listen", func() (bool, error) {
+		if p.exited() {
+			return false, fmt.Errorf("exited: %s", p.logs.String())
+		}
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		return true, nil
+	})
+}
+
 func waitUntil(limit time.Duration, what string, cond func() (bool, error)) error {
 	deadline := time.Now().Add(limit)
 	for {

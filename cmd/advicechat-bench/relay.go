@@ -110,18 +110,7 @@ func startRelay() (*relay, error) {
 		return nil, err
 	}
 	r := &relay{proc: p, url: "http://" + addr}
-	err = waitUntil(10*time.Second, "the relay to listen", func() (bool, error) {
-		if p.exited() {
-			return false, fmt.Errorf("exited: %s", p.logs.String())
-		}
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			return false, nil
-		}
-		c.Close()
-		return true, nil
-	})
-	if err != nil {
+	if err := waitListening(p, addr, 10*time.Second); err != nil {
 		p.stop()
 		return nil, err
 	}

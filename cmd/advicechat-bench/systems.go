@@ -138,34 +138,49 @@ func (s *relaySystem) admit(ctx context.Context, n, _ int) (time.Duration, int, 
 func (s *relaySystem) idle(ctx context.Context, n, step int, perStep func(int)) (func(), error) {
 	base := pairSeq
 	pairSeq += n
-	socks := make([]*relayEnd, 0, n)
+	socks, err := openInSteps(ctx, n, step, func(ctx context.Context, i int) (*relayEnd, error) {
+		return dialRelay(ctx, s.r.url, base+i, "a", i)
+	}, perStep)
 	done := func() { closeRelays(socks) }
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return done, nil
+}
+
+// openInSteps opens n sockets with dial, step at a time (dialers of them
+// at once), and calls perStep, if not nil, with how many are open after
+// each step. On an error it returns those opened so far, to be closed.
+func openInSteps[E any](ctx context.Context, n, step int, dial func(context.Context, int) (E, error), perStep func(int)) ([]E, error) {
+	socks := make([]E, 0, n)
 	for len(socks) < n {
 		k := min(step, n-len(socks))
-		batch := make([]*relayEnd, k)
+		batch := make([]E, k)
+		ok := make([]bool, k)
 		g, gctx := newGroup(ctx, dialers)
 		for i := range k {
+			idx := len(socks) + i
 			g.Go(func() (err error) {
-				idx := len(socks) + i
-				batch[i], err = dialRelay(gctx, s.r.url, base+idx, "a", idx)
-				return
+				batch[i], err = dial(gctx, idx)
+				ok[i] = err == nil
+				return err
 			})
 		}
 		err := g.Wait()
-		for _, e := range batch {
-			if e != nil {
+		for i, e := range batch {
+			if ok[i] {
 				socks = append(socks, e)
 			}
 		}
 		if err != nil {
-			done()
-			return nil, err
+			return socks, err
 		}
 		if perStep != nil {
 			perStep(len(socks))
 		}
 	}
-	return done, nil
+	return socks, nil
 }
 
 // ---- advicechat
