@@ -254,6 +254,14 @@ func TestBrowserReturnCodes(t *testing.T) {
 		}
 	}
 	axe.check(vis, "visitor return code shown nl")
+	// Another language while the code is on screen would be a new page
+	// without it: the page stays, keeps the code and says what to do.
+	chooseLanguage(vis, "en")
+	waitText(vis, "code-status", nl["visitor.code.first"])
+	if got := evalString(vis, "the code after a language change", `document.documentElement.lang + ' ' + document.getElementById('code-value').textContent + ' ' + document.activeElement.id`); got != "nl "+code+" code-heading" {
+		t.Errorf("after choosing English with the code shown: page lang, code, focus = %q, want %q", got, "nl "+code+" code-heading")
+	}
+	vis.do("back to Dutch in the control", chromedp.SetValue(chromedp.ID("language-select"), "nl"))
 	closeCode(vis)
 	assertCodeNotInPage(vis, code)
 	waitText(vis, "keep-now-done", nl["visitor.keep.kept"])

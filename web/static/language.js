@@ -3,6 +3,8 @@
 // pressed, never while the select is being looked through (WCAG 3.2.2);
 // with script, the new page takes the place of this one in the tab's
 // history, as every navigation inside the visitor's pages does (stay.js).
+import { readMessages } from './transcript.js';
+
 const form = document.getElementById('language-form');
 const select = document.getElementById('language-select');
 const LANG_KEY = 'advicechat.lang';
@@ -14,6 +16,14 @@ export function languages() {
 
 function go(code) {
   if (!languages().includes(code)) return;
+  // A return code on screen is shown only this once, and a page in
+  // another language would not have it: the visitor puts it away first.
+  if (document.body.classList.contains('code-open')) {
+    const status = document.getElementById('code-status');
+    if (status) status.textContent = readMessages()['visitor.code.first'] ?? '';
+    document.getElementById('code-heading')?.focus();
+    return;
+  }
   // The chat page remembers the choice for this tab, until the chat ends.
   if (document.body.classList.contains('visitor') && !document.body.classList.contains('privacy-page')) {
     sessionStorage.setItem(LANG_KEY, code);
