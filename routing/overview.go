@@ -51,6 +51,10 @@ type AdvisorOverview struct {
 	MissedOffers int
 	// LastSeen is their last heartbeat while on duty; zero off duty.
 	LastSeen time.Time
+	// Connected: they have a live console on some instance (see
+	// Queue.Present). An advisor on duty without one gets no new
+	// conversations and keeps theirs through the advisor grace.
+	Connected bool
 }
 
 // Load is how many conversations the advisor holds.
@@ -103,13 +107,13 @@ func (q *Queue) Overview(ctx context.Context) (Overview, error) {
 		out.Queues = append(out.Queues, qo)
 	}
 	for _, r := range rows(res[1]) {
-		if len(r) != 10 {
+		if len(r) != 11 {
 			return Overview{}, fmt.Errorf("overview: unexpected advisor %v", r)
 		}
 		out.Advisors = append(out.Advisors, AdvisorOverview{
 			Name: str(r[0]), Duty: str(r[1]) == "1", Alias: str(r[2]), Capacity: num(r[3]),
 			Audiences: list(str(r[4])), Languages: list(str(r[5])), MissedOffers: num(r[6]),
-			LastSeen: unixMilli(str(r[7])), Conversations: strs(r[8]), Offers: strs(r[9]),
+			LastSeen: unixMilli(str(r[7])), Conversations: strs(r[8]), Offers: strs(r[9]), Connected: num(r[10]) == 1,
 		})
 	}
 	pos := make(map[string]int)

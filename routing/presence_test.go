@@ -62,6 +62,7 @@ func TestNoNewConversationsWithoutLiveConsole(t *testing.T) {
 	if ok, err := q.Connected(ctx, "ann"); err != nil || ok {
 		t.Fatalf("Connected(ann) = %v, %v, want false", ok, err)
 	}
+	connectedInOverview(t, q, map[string]bool{"ann": false, "bob": true})
 
 	// A newcomer is not hers, although she has room; nobody else has.
 	mustEnqueue(t, q, "c2", "public", 1)
@@ -97,6 +98,27 @@ func TestNoNewConversationsWithoutLiveConsole(t *testing.T) {
 	}
 	if st := mustState(t, q, "c1"); st.AdvisorAway {
 		t.Fatalf("State(c1) after ann came back = %+v, still away", st)
+	}
+	// bob's record, never renewed, ran out after PresenceFor.
+	connectedInOverview(t, q, map[string]bool{"ann": true, "bob": false})
+}
+
+// connectedInOverview checks the supervisor's overview marks each advisor
+// named as connected or not.
+func connectedInOverview(tb testing.TB, q *Queue, want map[string]bool) {
+	tb.Helper()
+	ov, err := q.Overview(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, a := range ov.Advisors {
+		if w, ok := want[a.Name]; ok && a.Connected != w {
+			tb.Errorf("Overview: %s connected %v, want %v", a.Name, a.Connected, w)
+		}
+		delete(want, a.Name)
+	}
+	for name := range want {
+		tb.Errorf("Overview has no advisor %s", name)
 	}
 }
 

@@ -337,7 +337,7 @@ func buildOverview(ov routing.Overview, now time.Time) protocol.Overview {
 		o := protocol.OverviewAdvisor{
 			Username: a.Name, Alias: a.Alias, Duty: a.Duty, Load: a.Load(), Offered: len(a.Offers), Capacity: a.Capacity,
 			Languages: nonNil(a.Languages), Audiences: nonNil(a.Audiences), MissedOffers: a.MissedOffers,
-			Conversations: nonNil(a.Conversations),
+			Conversations: nonNil(a.Conversations), Connected: a.Connected,
 		}
 		if !a.LastSeen.IsZero() {
 			seen := v.secs(a.LastSeen)

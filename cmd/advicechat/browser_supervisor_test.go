@@ -61,6 +61,20 @@ func TestBrowserSupervisor(t *testing.T) {
 	// Live: a third visitor shows up without a reload.
 	_, c3, _ := startConversation(t, a, "public")
 	tab.waitFor("third waiting", `(id) => document.querySelector('#waiting tr[data-key="' + id + '"]') !== null`, c3)
+
+	// Bert is on duty but his console has closed: the view says he gets
+	// no new conversations; Anna's console is open.
+	bert, _ := onDutyAdvisor(t, a, "bert", "-name", "Bert", "-audiences", "professional")
+	tab.waitFor("bert on duty, console open", `() => document.querySelector('#advisors tr[data-key="bert"] .duty-state[data-duty="true"]') !== null &&
+		document.querySelector('#advisors tr[data-key="bert"] .console-away').hidden`)
+	bert.conn.CloseNow()
+	tab.waitFor("bert without a console", `() => {
+		const m = document.querySelector('#advisors tr[data-key="bert"] .console-away');
+		return m && !m.hidden && m.textContent === 'console closed: no new conversations';
+	}`)
+	if !tabRun(tab, "anna's marker", chromedp.Evaluate[bool](`document.querySelector('#advisors tr[data-key="anna"] .console-away').hidden`)) {
+		t.Error("anna's console is open, but the view marks it closed")
+	}
 	axe.check(tab, "supervisor view")
 	tab.screenshot("supervisor-view")
 	a11yViewports[0].set(tab)

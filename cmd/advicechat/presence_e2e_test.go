@@ -25,9 +25,19 @@ func TestAdvisorWithoutConsoleGetsNoNewConversations(t *testing.T) {
 	a := startApp(t, nil)
 	adv, hc := onDutyAdvisor(t, a, "demo", "-name", "Demo", "-max", "3")
 	v1, conv1, _ := activeConversation(t, a, adv)
+	sup := a.supervisorSocket(t, a.supervisor(t, "sara"))
+	consoleShown := func(what string, connected bool) {
+		t.Helper()
+		sup.expect(what, isOverview(func(f frame) bool {
+			r := overviewAdvisor(f, "demo")
+			return r != nil && r["duty"] == true && r["connected"] == connected
+		}))
+	}
+	consoleShown("the supervisor sees demo's console open", true)
 
 	adv.conn.CloseNow()
 	v1.expect("state: the advisor's connection dropped", isAwayState(true))
+	consoleShown("the supervisor sees demo on duty without a console", false)
 
 	v2, conv2, _ := startConversation(t, a, "public")
 	v2.expect("waiting", isState("waiting"))
@@ -63,6 +73,7 @@ func TestAdvisorWithoutConsoleGetsNoNewConversations(t *testing.T) {
 	)
 	v2.expect("state active", isAwayState(false))
 	v1.expect("state: the advisor is back", isAwayState(false))
+	consoleShown("the supervisor sees demo's console back", true)
 	v1.send(protocol.Message{Type: protocol.TypeMessage, ID: "m1", Text: "fijn dat je er weer bent"})
 	adv2.expect("the first visitor's message", isText(conv1, "fijn dat je er weer bent"))
 }

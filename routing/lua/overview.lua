@@ -6,7 +6,7 @@
 -- listed per queue), highest priority, queue names...
 -- Returns {
 --   {name, waiting, oldest enqueued-at (ms, 0 if none), count of priority 0, 1, ..., highest}, ... per queue,
---   {name, duty, alias, capacity, audiences, languages, missed, last seen (ms, 0 if not), {held...}, {offered...}}, ... per advisor,
+--   {name, duty, alias, capacity, audiences, languages, missed, last seen (ms, 0 if not), {held...}, {offered...}, connected (1 or 0)}, ... per advisor,
 --   {id, queue, language, priority, enqueued-at (ms)}, ... in queue order, per queue in turn
 -- }.
 local depth, top = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -44,7 +44,8 @@ for _, name in ipairs(names) do
   else
     local seen = redis.call('ZSCORE', P .. 'seen', name)
     advisors[#advisors + 1] = {name, h[1], h[2] or '', h[3] or '0', h[4] or '', h[5] or '', h[6] or '0',
-      seen or '0', redis.call('SMEMBERS', convs_key(name)), redis.call('SMEMBERS', offers_key(name))}
+      seen or '0', redis.call('SMEMBERS', convs_key(name)), redis.call('SMEMBERS', offers_key(name)),
+      connected(name) and 1 or 0}
   end
 end
 return {queues, advisors, waiting}

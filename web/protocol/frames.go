@@ -328,16 +328,20 @@ type Queue struct {
 
 // OverviewAdvisor is one advisor in the supervisor's overview.
 type OverviewAdvisor struct {
-	Username      string   `json:"username"`
-	Alias         string   `json:"alias"`
-	Duty          bool     `json:"duty"`
-	Load          int      `json:"load"`
-	Offered       int      `json:"offered"`
-	Capacity      int      `json:"capacity"`
-	Languages     []string `json:"languages"`
-	Audiences     []string `json:"audiences"`
-	MissedOffers  int      `json:"missed_offers"`
-	Seen          *int64   `json:"seen,omitempty"`
+	Username     string   `json:"username"`
+	Alias        string   `json:"alias"`
+	Duty         bool     `json:"duty"`
+	Load         int      `json:"load"`
+	Offered      int      `json:"offered"`
+	Capacity     int      `json:"capacity"`
+	Languages    []string `json:"languages"`
+	Audiences    []string `json:"audiences"`
+	MissedOffers int      `json:"missed_offers"`
+	Seen         *int64   `json:"seen,omitempty"`
+	// Connected: they have a console open on some instance. On duty
+	// without one they keep their conversations through the advisor
+	// grace and get no new ones.
+	Connected     bool     `json:"connected"`
 	Conversations []string `json:"conversations"`
 }
 

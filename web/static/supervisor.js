@@ -273,7 +273,7 @@ function renderAdvisors() {
     th.scope = 'row';
     tr.append(th);
     const [duty, load, offered, skills, missed, seen, convs] = cells(tr, 7);
-    duty.append(make('span', 'duty-state'));
+    duty.append(make('span', 'duty-state'), ' ', make('span', 'console-away sv-danger'));
     load.className = 'num';
     offered.className = 'num';
     missed.className = 'num';
@@ -287,6 +287,12 @@ function renderAdvisors() {
     const duty = c[1].firstElementChild;
     duty.dataset.duty = String(!!a.duty);
     setText(duty, dutyName(a.duty));
+    // On duty with no console open: keeps what they hold through the
+    // grace, gets nothing new (docs/routing.md).
+    const away = c[1].querySelector('.console-away');
+    const gone = !!a.duty && a.connected === false;
+    setText(away, gone ? t['supervisor.console_away'] : '');
+    away.hidden = !gone;
     setText(c[2], fill(t['supervisor.load'], { load: a.load ?? 0, capacity: a.capacity ?? 0 }));
     setText(c[3], String(a.offered ?? 0));
     const langs = (a.languages ?? []).map(languageName).join(', ');
