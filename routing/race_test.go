@@ -308,15 +308,15 @@ func TestConcurrentWorkersNeverDoubleAssign(t *testing.T) {
 	t.Logf("seed %d (%s=%d replays the random choices)", seed, EnvRoutingSeed, seed)
 
 	const (
-		assigners     = 4 // even ones offer, odd ones assign directly
-		sweepers      = 2
-		dutyWorkers   = 3
-		phases        = 5
-		perPhase      = 60 // conversations enqueued per phase
-		dutyOps       = 40 // per duty worker and phase
-		releaseOps    = 25 // per phase
-		moveOps       = 40 // transfers, reassignments, picks and priorities per phase
-		advisorGrace  = 40 * time.Millisecond
+		assigners    = 4 // even ones offer, odd ones assign directly
+		sweepers     = 2
+		dutyWorkers  = 3
+		phases       = 5
+		perPhase     = 60 // conversations enqueued per phase
+		dutyOps      = 40 // per duty worker and phase
+		releaseOps   = 25 // per phase
+		moveOps      = 40 // transfers, reassignments, picks and priorities per phase
+		advisorGrace = 40 * time.Millisecond
 		// Past phases, more phases run while one of the kinds of event
 		// the test must cover has not happened yet (an offer runs out only
 		// when its advisor's heartbeats and the accepter leave it alone
