@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,9 @@ func TestBrowserSupervisor(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#waiting button.reassign[data-conversation="`+c1+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("reassign-dialog")),
 	)
+	if got := evalString(tab, "targets", `[...document.getElementById('reassign-target').options].map((o) => o.value).join()`); !strings.Contains(got, "a:anna") || strings.Contains(got, "a:bert") {
+		t.Errorf("reassign targets %q, want anna and not bert, whose console is closed", got)
+	}
 	axe.check(tab, "supervisor reassign dialog")
 	tab.screenshot("supervisor-dialog")
 	tab.do("reassign to anna",

@@ -365,7 +365,8 @@ function openReassign(id, opener) {
   const advisors = document.createElement('optgroup');
   advisors.label = t['supervisor.reassign.advisors'];
   for (const a of view.advisors) {
-    if (!a.duty || a === holder || (a.load ?? 0) + (a.offered ?? 0) >= (a.capacity ?? 0)) continue;
+    // Only those routing would give it to: on duty, a console open, room.
+    if (!a.duty || a.connected === false || a === holder || (a.load ?? 0) + (a.offered ?? 0) >= (a.capacity ?? 0)) continue;
     advisors.append(new Option(fill(t['supervisor.reassign.advisor_option'], {
       name: advisorName(a), load: a.load ?? 0, capacity: a.capacity ?? 0,
     }), `a:${a.username}`));
