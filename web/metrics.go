@@ -143,11 +143,15 @@ func (m *metrics) Interrupted() { m.interrupted.Inc() }
 // unknown path never becomes a label value.
 const noRoute = "(no route)"
 
+// crossOriginRoute is the route label of a state-changing request the
+// cross-origin protection refused before routing.
+const crossOriginRoute = "(cross-origin)"
+
 // request counts one answered request under its route pattern.
 func (m *metrics) request(route string, status int, d time.Duration) {
 	code := strconv.Itoa(status)
 	m.requests.WithLabelValues(route, code).Inc()
-	if status == http.StatusSwitchingProtocols || strings.HasPrefix(route, "/ws/") {
+	if status == http.StatusSwitchingProtocols || strings.HasPrefix(route, "/ws/") || route == crossOriginRoute {
 		return
 	}
 	m.requestDuration.WithLabelValues(route, code).Observe(d.Seconds())

@@ -303,6 +303,13 @@ func New(d Deps) (*Server, error) {
 			return nil, fmt.Errorf("ADVICECHAT_PUBLIC_ORIGIN: %w", err)
 		}
 	}
+	// Its refusals never reach Echo: count them here, under a route of
+	// their own (the path is not a label, as everywhere).
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.request(crossOriginRoute, http.StatusForbidden, 0)
+		s.log.Debug("request", "method", r.Method, "route", crossOriginRoute, "status", http.StatusForbidden)
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
 	s.handler = securityHeaders(s.secure, cop.Handler(e))
 	return s, nil
 }

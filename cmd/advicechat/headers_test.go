@@ -117,6 +117,8 @@ func TestSecurityHeadersOnRefusals(t *testing.T) {
 			}
 		}
 	}
+	// Counted, under a route of their own: 5 paths × 3 ways.
+	a.waitMetric(t, `advicechat_http_requests_total{route="(cross-origin)",status="403"} 15`)
 }
 
 // TestCrossSiteLoginRefused: a form post from another site is refused
