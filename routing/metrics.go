@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"state"}),
 		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advicechat_offers_total",
-			Help: "Offers to advisors that came to an end, by outcome: accepted, expired (not accepted in time), or withdrawn (the advisor went off duty, was lost or stopped responding first). An offer is counted once, when it ends; one that ends with its conversation (the visitor left) is not counted.",
+			Help: "Offers to advisors that came to an end, by outcome: accepted, expired (not accepted in time), withdrawn (the advisor went off duty, was lost or stopped responding first), or visitor_left (the conversation ended while offered). An offer is counted once, when it ends.",
 		}, []string{"outcome"}),
 		maxWaited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "advicechat_max_wait_reached_total",
@@ -74,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.abandoned.WithLabelValues(StatusWaiting)
 	m.abandoned.WithLabelValues(StatusActive)
-	for _, o := range []string{OfferAccepted, OfferExpired, OfferWithdrawn} {
+	for _, o := range []string{OfferAccepted, OfferExpired, OfferWithdrawn, OfferVisitorLeft} {
 		m.offers.WithLabelValues(o)
 	}
 	m.transfers.WithLabelValues("advisor")
@@ -87,7 +87,18 @@ const (
 	OfferAccepted  = "accepted"
 	OfferExpired   = "expired"
 	OfferWithdrawn = "withdrawn"
+	// OfferVisitorLeft: the conversation ended while it was offered (the
+	// visitor ended it, or stayed away past the grace).
+	OfferVisitorLeft = "visitor_left"
 )
+
+// Released counts what ending a conversation ended with it: was is the
+// state Release returned, and an offer under way ends as visitor_left.
+func (m *Metrics) Released(was string) {
+	if was == StatusOffered {
+		m.offers.WithLabelValues(OfferVisitorLeft).Inc()
+	}
+}
 
 // Requeued counts conversations put back in the queue for a cause the
 // worker does not see itself: CauseOffDuty (count both the requeued and

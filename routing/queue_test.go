@@ -821,6 +821,7 @@ func TestCollector(t *testing.T) {
 		"advicechat_offers_total{outcome=accepted}":            0,
 		"advicechat_offers_total{outcome=expired}":             0,
 		"advicechat_offers_total{outcome=withdrawn}":           0,
+		"advicechat_offers_total{outcome=visitor_left}":        0,
 		"advicechat_max_wait_reached_total":                    0,
 		"advicechat_transfers_total{to=advisor}":               0,
 		"advicechat_transfers_total{to=queue}":                 0,

@@ -150,6 +150,7 @@ func (w *Worker) sweep(ctx context.Context) {
 		}
 	}
 	for _, a := range res.Abandonments {
+		w.metrics.Released(a.Was)
 		state := StatusWaiting
 		if a.Was == StatusActive {
 			state = StatusActive

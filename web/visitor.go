@@ -472,9 +472,11 @@ func (v *visitor) end() {
 	default:
 		v.srv.metrics.ended.WithLabelValues(chat.EndedByVisitor).Inc()
 	}
-	if _, _, _, err := v.srv.queue.Release(context.WithoutCancel(ctx), v.conv); err != nil {
+	was, _, _, err := v.srv.queue.Release(context.WithoutCancel(ctx), v.conv)
+	if err != nil {
 		v.sock.Log().Warn("release an ended conversation", "err", err)
 	}
+	v.srv.routing.Released(was)
 }
 
 func (v *visitor) internal(err error) {

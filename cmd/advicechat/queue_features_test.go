@@ -73,6 +73,25 @@ func TestOffers(t *testing.T) {
 	}
 }
 
+// TestOfferEndedByVisitor: a visitor who ends the chat while it is offered
+// ends the offer: the advisor's console loses it, and it is counted as
+// visitor_left, not left out of advicechat_offers_total.
+func TestOfferEndedByVisitor(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, map[string]string{"ADVICECHAT_OFFER_TIMEOUT": "30s"})
+	a.waitMetric(t, `advicechat_offers_total{outcome="visitor_left"} 0`)
+	anna, _ := onDutyAdvisor(t, a, "anna", "-name", "Anna")
+	v, conv, _ := startConversation(t, a, "public")
+	anna.expect("offer", func(f frame) bool { return f.str("type") == "offered" && f.obj("conversation").str("id") == conv })
+	v.send(protocol.End{Type: protocol.TypeEnd})
+	v.expect("ended", isState("ended"))
+	anna.expect("offer gone", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv })
+	a.waitMetric(t, `advicechat_offers_total{outcome="visitor_left"} 1`)
+	if m := readMetrics(t, a); !strings.Contains(m, `advicechat_offers_total{outcome="expired"} 0`) || !strings.Contains(m, `advicechat_offers_total{outcome="withdrawn"} 0`) {
+		t.Errorf("the offer ended by its visitor also counted as expired or withdrawn:\n%s", m)
+	}
+}
+
 // TestTransfer: an advisor hands a conversation to a colleague with a
 // note, the colleague has it at once and reads the note, the visitor sees
 // the new advisor's name and never the note; transfers to someone off
