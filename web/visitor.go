@@ -287,6 +287,7 @@ func (v *visitor) attach(id string, after, at int64) {
 	v.conv = id
 	v.sock.SetPresence(id)
 	v.sock.OnEntry = v.onEntry
+	v.sock.BeforeEntry = v.beforeEntry
 	// The instance reads its visitors' states after each routing change
 	// and hands this socket its own when it changed (statepush.go).
 	v.sock.Do(v.refresh)
@@ -301,6 +302,22 @@ func (v *visitor) attach(id string, after, at int64) {
 	// One socket per conversation: an older one, on any instance, closes
 	// (another tab, or a client that resumed on a new socket).
 	v.sock.TakeOver(id)
+}
+
+// beforeEntry stores the sender's block before the visitor's page learns
+// that an advisor ended the conversation with a block: a start right
+// after it must find the block. Only this socket knows the sender's block
+// keys. Stored even if the socket is closing: the block must not hang on
+// the visitor staying to read it. Writer goroutine.
+func (v *visitor) beforeEntry(ctx context.Context, e chat.Entry) {
+	if e.Kind != chat.KindEnded || e.Reason != chat.EndedBlocked {
+		return
+	}
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := v.srv.blocks.block(bctx, v.blockKeys); err != nil {
+		v.sock.Log().Warn("store a block", "err", err)
+	}
 }
 
 // onEntry turns the conversation's system entries into state frames. It
@@ -326,16 +343,6 @@ func (v *visitor) onEntry(ctx context.Context, e chat.Entry) {
 			v.refresh(ctx)
 		}
 	case chat.KindEnded:
-		if e.Reason == chat.EndedBlocked {
-			// Only this socket knows the sender's block keys. Stored even
-			// if the socket is closing: the block must not hang on the
-			// visitor staying to read it.
-			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := v.srv.blocks.block(bctx, v.blockKeys); err != nil {
-				v.sock.Log().Warn("store a block", "err", err)
-			}
-			cancel()
-		}
 		v.setState(protocol.State{Type: protocol.TypeState, Status: routing.StatusEnded, Reason: e.Reason})
 		v.sock.Close(protocol.CloseEnded)
 	}

@@ -125,9 +125,10 @@ type Socket struct {
 	// whether the stream still holds the entry the client got last.
 	lastAt map[string]int64
 	// OnEntry, when set, sees every entry after it is written (writer
-	// goroutine); the visitor uses it to follow its state. Set it before
-	// the first Follow.
-	OnEntry func(ctx context.Context, e chat.Entry)
+	// goroutine); the visitor uses it to follow its state. BeforeEntry,
+	// when set, sees it before: what must be done before the client can
+	// know of the entry. Set them before the first Follow.
+	OnEntry, BeforeEntry func(ctx context.Context, e chat.Entry)
 	// OnChannel, when set, gets what arrives on channels other than
 	// followed conversations (hub goroutine: must not block); payload is
 	// nil after a resubscription. Set it before the first Watch.
@@ -663,6 +664,9 @@ func (s *Socket) writeEntryFrame(ctx context.Context, e chat.Entry, frame []byte
 			return
 		}
 		frame = b
+	}
+	if s.BeforeEntry != nil {
+		s.BeforeEntry(ctx, e)
 	}
 	s.Write(frame)
 	s.cursors[e.Conversation] = e.Seq
