@@ -88,17 +88,38 @@ func TestOneSocketPerConversation(t *testing.T) {
 
 	// The older socket's signal published late, after the newer one
 	// follows the conversation (a slow start, a busy Redis), does not
-	// close the newer one; a signal from a socket that came later still
-	// does.
+	// close the newer one, which tells the older one again (it may have
+	// missed the first signal while its own subscription was on its way);
+	// a signal from a socket that came later still closes it.
+	ctx := context.Background()
 	ch := redisstore.New(a.Redis.Client, redisstore.Options{Prefix: a.Redis.Prefix}).Channel(conv)
-	late := func(at int64) {
+	sub := a.Redis.Client.Subscribe(ctx, ch)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late := func(at int64) string {
 		t.Helper()
-		b, _ := json.Marshal(chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: chat.FromVisitor, ClientID: chat.NewID(), At: at})
-		if err := a.Redis.Client.Publish(context.Background(), ch, b).Err(); err != nil {
+		id := chat.NewID()
+		b, _ := json.Marshal(chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: chat.FromVisitor, ClientID: id, At: at})
+		if err := a.Redis.Client.Publish(ctx, ch, b).Err(); err != nil {
 			t.Fatal(err)
 		}
+		return id
 	}
-	late(time.Now().Add(-time.Minute).UnixMilli())
+	old := late(time.Now().Add(-time.Minute).UnixMilli())
+	for {
+		rctx, cancel := context.WithTimeout(ctx, waitTimeout)
+		msg, err := sub.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("no takeover signal in answer to an older one: %v", err)
+		}
+		var e chat.Entry
+		if json.Unmarshal([]byte(msg.Payload), &e) == nil && e.Kind == chat.KindTakeover && e.ClientID != old {
+			break
+		}
+	}
 	exchange(t, later, adv, conv, "late")
 	late(time.Now().Add(time.Minute).UnixMilli())
 	if code := later.expectClose(); code != protocol.StatusTakenOver {

@@ -526,7 +526,9 @@ func (s *Socket) Followed() []string {
 // are written by a writer goroutine that runs only while there is
 // something to write (see inbox); there is never more than one.
 func (s *Socket) Start() {
-	s.ping = time.AfterFunc(pingInterval, func() { s.Do(s.pingPeer) })
+	// Made stopped and armed after: pingPeer, on the writer, reads s.ping.
+	s.ping = time.AfterFunc(time.Hour, func() { s.Do(s.pingPeer) })
+	s.ping.Reset(pingInterval)
 	context.AfterFunc(s.ctx, func() {
 		if s.inbox.start() {
 			go s.write()
@@ -680,19 +682,21 @@ func (s *Socket) writeEntryFrame(ctx context.Context, e chat.Entry, frame []byte
 // duplicate of what catch-up sent, a newer one means something was missed,
 // which the stream fills in.
 func (s *Socket) deliver(conv string, p *published) {
+	e := p.e
+	if !p.bad && e.Conversation == conv && e.Kind == chat.KindTakeover {
+		// Before the cursor check: a signal that comes between the
+		// subscription and the catch-up that sets the cursor counts too.
+		if s.role == RoleVisitor && s.Follows(conv) {
+			s.takeoverSignal(conv, e)
+		}
+		return
+	}
 	cur, ok := s.cursors[conv]
 	if !ok {
 		return
 	}
-	e := p.e
 	if p.bad || e.Conversation != conv {
 		s.Log().Warn("bad entry on conversation channel")
-		return
-	}
-	if e.Kind == chat.KindTakeover {
-		if s.role == RoleVisitor && s.takenBy(e) {
-			s.Close(protocol.CloseTakenOver)
-		}
 		return
 	}
 	if e.Kind == chat.KindTyping {
@@ -740,7 +744,9 @@ func (s *Socket) Typing(conv string) {
 }
 
 // TakeOver tells every other visitor socket on conv, on any instance, to
-// close: this one has the conversation now. Call it once following conv.
+// close: this one has the conversation now. Call it once following conv;
+// the writer calls it again when an older socket's signal shows that one
+// may have missed it (takeoverSignal).
 func (s *Socket) TakeOver(conv string) {
 	at := s.claimedAt.Load()
 	if at == 0 {
@@ -749,6 +755,22 @@ func (s *Socket) TakeOver(conv string) {
 	err := s.deps.Store.Signal(s.ctx, chat.Entry{Conversation: conv, Kind: chat.KindTakeover, From: s.role, ClientID: s.nonce, At: at})
 	if err != nil && s.ctx.Err() == nil {
 		s.Log().Warn("publish a takeover", "err", err)
+	}
+}
+
+// takeoverSignal acts on another visitor socket's takeover signal e: this
+// socket closes if that one came later; if it came earlier, its signal
+// went out after this socket took over, and this socket may have missed
+// it (its subscription was not confirmed yet when this one's signal went
+// out): it is told again, so that it closes and exactly one stays.
+// Writer goroutine.
+func (s *Socket) takeoverSignal(conv string, e chat.Entry) {
+	switch {
+	case e.ClientID == s.nonce:
+	case s.takenBy(e):
+		s.Close(protocol.CloseTakenOver)
+	default:
+		s.TakeOver(conv)
 	}
 }
 
