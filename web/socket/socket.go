@@ -779,7 +779,9 @@ func (s *Socket) takeoverSignal(conv string, e chat.Entry) {
 // stays, also when the older one's signal is published only after the
 // newer one has subscribed (a slow start, a busy Redis). Ties go by
 // nonce, so that of two sockets exactly one stays. A signal without a
-// time (from an instance of an earlier version) always takes over. The
+// time (from an instance of an earlier version, during a rolling upgrade)
+// counts as the older one: this socket stays and signals again, and that
+// instance closes its socket on any signal, so one stays there too. The
 // instances' clocks must agree to within the time between two tabs'
 // starts; NTP keeps them within milliseconds.
 func (s *Socket) takenBy(e chat.Entry) bool {
@@ -787,7 +789,7 @@ func (s *Socket) takenBy(e chat.Entry) bool {
 		return false
 	}
 	mine := s.claimedAt.Load()
-	return e.At == 0 || e.At > mine || (e.At == mine && e.ClientID > s.nonce)
+	return e.At != 0 && (e.At > mine || (e.At == mine && e.ClientID > s.nonce))
 }
 
 // verifyWindow is how far back from the cursor verify looks for the last

@@ -203,7 +203,8 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 // TestTakenBy: of two visitor sockets on one conversation the later one
 // stays, whichever signal arrives when; exactly one stays on a tie; a
 // socket's own signal never closes it; a signal without a time (an
-// earlier version's) takes over as before.
+// earlier version's instance, which closes its own socket on any signal)
+// counts as older, so that not both close.
 func TestTakenBy(t *testing.T) {
 	older := &Socket{nonce: "aaaa"}
 	older.claimedAt.Store(1000)
@@ -226,7 +227,7 @@ func TestTakenBy(t *testing.T) {
 	if a, b := newer.takenBy(signal(tie)), tie.takenBy(signal(newer)); a == b {
 		t.Errorf("on a tie: newer taken %v, other taken %v; want exactly one taken", a, b)
 	}
-	if !newer.takenBy(chat.Entry{Kind: chat.KindTakeover, ClientID: "dddd"}) {
-		t.Error("a signal without a time did not take over")
+	if newer.takenBy(chat.Entry{Kind: chat.KindTakeover, ClientID: "dddd"}) {
+		t.Error("a signal without a time took over: with the earlier version closing its own socket too, neither would stay")
 	}
 }
