@@ -262,16 +262,6 @@ func (e *cfEnd) send(text string) error {
 func (e *cfEnd) recv() <-chan received { return e.in }
 func (e *cfEnd) close()                { e.c.CloseNow() }
 
-func closeCf(es ...[]*cfEnd) {
-	for _, l := range es {
-		for _, e := range l {
-			if e != nil {
-				e.close()
-			}
-		}
-	}
-}
-
 // ---- the system
 
 type centrifugoSystem struct{ c *centrifugo }
@@ -284,7 +274,7 @@ func (s *centrifugoSystem) pairs(ctx context.Context, n int) ([]pair, func(), er
 	base := pairSeq
 	pairSeq += n
 	as, bs := make([]*cfEnd, n), make([]*cfEnd, n)
-	done := func() { closeCf(as, bs) }
+	done := func() { closeEnds(as, bs) }
 	g, gctx := newGroup(ctx, dialers)
 	for i := range n {
 		g.Go(func() (err error) {
@@ -319,7 +309,7 @@ func (s *centrifugoSystem) admit(ctx context.Context, n, _ int) (time.Duration, 
 	base := pairSeq
 	pairSeq += n
 	peers, socks := make([]*cfEnd, n), make([]*cfEnd, n)
-	defer closeCf(peers, socks)
+	defer closeEnds(peers, socks)
 	g, gctx := newGroup(ctx, dialers)
 	for i := range n {
 		g.Go(func() (err error) { peers[i], err = dialCentrifugo(gctx, s.c.url, base+i, "b", 2*i+1); return })
@@ -349,7 +339,7 @@ func (s *centrifugoSystem) idle(ctx context.Context, n, step int, perStep func(i
 	socks, err := openInSteps(ctx, n, step, func(ctx context.Context, i int) (*cfEnd, error) {
 		return dialCentrifugo(ctx, s.c.url, base+i, "a", i)
 	}, perStep)
-	done := func() { closeCf(socks) }
+	done := func() { closeEnds(socks) }
 	if err != nil {
 		done()
 		return nil, err

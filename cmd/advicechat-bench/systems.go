@@ -68,10 +68,15 @@ func (s *relaySystem) dialPairs(ctx context.Context, n int) ([]*relayEnd, []*rel
 	return as, bs, err
 }
 
-func closeRelays(es ...[]*relayEnd) {
-	for _, l := range es {
+// closeEnds closes every socket of the lists that was opened.
+func closeEnds[E interface {
+	comparable
+	close()
+}](lists ...[]E) {
+	var none E
+	for _, l := range lists {
 		for _, e := range l {
-			if e != nil {
+			if e != none {
 				e.close()
 			}
 		}
@@ -94,14 +99,14 @@ func waitJoined(ctx context.Context, chs ...chan struct{}) error {
 func (s *relaySystem) pairs(ctx context.Context, n int) ([]pair, func(), error) {
 	as, bs, err := s.dialPairs(ctx, n)
 	if err != nil {
-		closeRelays(as, bs)
+		closeEnds(as, bs)
 		return nil, nil, err
 	}
 	ps := make([]pair, n)
 	for i := range n {
 		ps[i] = pair{as[i], bs[i]}
 	}
-	return ps, func() { closeRelays(as, bs) }, nil
+	return ps, func() { closeEnds(as, bs) }, nil
 }
 
 // admit for the relay: the n peers are connected first (the advisors on
@@ -111,7 +116,7 @@ func (s *relaySystem) admit(ctx context.Context, n, _ int) (time.Duration, int, 
 	base := pairSeq
 	pairSeq += n
 	peers, socks := make([]*relayEnd, n), make([]*relayEnd, n)
-	defer closeRelays(peers, socks)
+	defer closeEnds(peers, socks)
 	g, gctx := newGroup(ctx, dialers)
 	for i := range n {
 		g.Go(func() (err error) { peers[i], err = dialRelay(gctx, s.r.url, base+i, "b", 2*i+1); return })
@@ -141,7 +146,7 @@ func (s *relaySystem) idle(ctx context.Context, n, step int, perStep func(int)) 
 	socks, err := openInSteps(ctx, n, step, func(ctx context.Context, i int) (*relayEnd, error) {
 		return dialRelay(ctx, s.r.url, base+i, "a", i)
 	}, perStep)
-	done := func() { closeRelays(socks) }
+	done := func() { closeEnds(socks) }
 	if err != nil {
 		done()
 		return nil, err
