@@ -218,7 +218,7 @@ func (a *advisor) attach(after map[string]int64) error {
 	mine := make(map[string]bool, len(st.Conversations))
 	for _, id := range st.Conversations {
 		mine[id] = true
-		a.sock.Do(func(ctx context.Context) { a.assigned(ctx, id, a.after[id]) })
+		a.sock.Do(func(ctx context.Context) { a.resumed(ctx, id) })
 	}
 	// What the page still shows but is no longer ours (requeued or ended
 	// while the advisor was away) is said plainly, not left to go stale.

@@ -52,19 +52,20 @@ func conversationInfo(st routing.ConversationState) protocol.ConversationInfo {
 }
 
 // assigned shows a conversation that routing gave this advisor and follows
-// its entries from after. Writer goroutine.
-func (a *advisor) assigned(ctx context.Context, id string, after int64) {
+// its entries from after. It reports stale when the conversation is no
+// longer the advisor's open one. Writer goroutine.
+func (a *advisor) assigned(ctx context.Context, id string, after int64) (stale bool) {
 	if a.followed(id) {
-		return
+		return false
 	}
 	st, err := a.srv.queue.State(ctx, id)
 	if err != nil || st.Status != routing.StatusActive || st.Advisor != a.name {
-		return // stale event: it has moved on since
+		return err == nil // stale event: it has moved on since
 	}
 	if ok, err := a.srv.auth.StillValid(ctx, a.name, a.session); err == nil && !ok {
 		// Not one more conversation on a socket whose session has ended.
 		a.sock.SessionEnded()
-		return
+		return false
 	}
 	delete(a.offers, id)
 	a.sock.WriteJSON(protocol.Assigned{Type: protocol.TypeAssigned, Conversation: conversationInfo(st)})
@@ -78,6 +79,21 @@ func (a *advisor) assigned(ctx context.Context, id string, after int64) {
 		a.internal(err, id)
 	}
 	a.refreshStatus(ctx)
+	return false
+}
+
+// resumed shows a conversation that the advisor's status listed when the
+// socket opened. It may have ended (or moved on) between that read and
+// this one; the page, which still shows it, then hears it as gone, with
+// the visitor's last words and the end, and not nothing: the routing
+// event of the end may have come before the socket followed it.
+func (a *advisor) resumed(ctx context.Context, id string) {
+	if !a.assigned(ctx, id, a.after[id]) {
+		return
+	}
+	if _, shown := a.after[id]; shown {
+		a.gone(ctx, id)
+	}
 }
 
 // unassigned tells the advisor a conversation is no longer theirs. An ended

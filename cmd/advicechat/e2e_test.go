@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -317,4 +318,63 @@ func TestWaitingConversationGoesToAdvisorComingOnDuty(t *testing.T) {
 		func(f frame) bool { return f.str("type") == "status" && f["duty"] == true },
 		func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
 	v.expect("active", isState("active"))
+}
+
+// TestAdvisorResumeOfConversationEndingMeanwhile: an advisor's page
+// reconnects while one of its conversations ends. The socket read the
+// advisor's conversations just before routing let this one go, and the
+// conversation's own state just after, so the routing event of the end
+// came before the socket followed it. The page still shows the
+// conversation: it must get the visitor's last message and the end, not
+// silence (seen as a TestAdvisorGetsLastMessagesAfterEnd failure under
+// load). The read of the advisor's conversations before the end is made
+// here by putting the conversation back into the advisor's set.
+func TestAdvisorResumeOfConversationEndingMeanwhile(t *testing.T) {
+	a := startApp(t, nil)
+	adv, hc := onDutyAdvisor(t, a, "ruud")
+	v, conv, _ := activeConversation(t, a, adv)
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "eerste"})
+	seen := adv.expect("v1", isText(conv, "eerste")).num("seq")
+
+	adv.conn.CloseNow()
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v2", Text: "nog één ding"})
+	acked := v.expect("ack v2", isAck("v2")).num("seq")
+	v.send(protocol.End{Type: protocol.TypeEnd})
+	v.expect("ended", isEntry(conv, "ended"))
+
+	q, err := routing.New(a.Redis.Client, routing.Config{Prefix: a.Redis.Prefix, Queues: config.Queues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		status, _, err := q.Holder(ctx, conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == routing.StatusEnded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("routing still has %s as %q", conv, status)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the state, not waiting out a race
+	}
+	if err := a.Redis.Client.SAdd(ctx, a.Redis.Prefix+"{rt}:adv:ruud:convs", conv).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	adv2 := a.advisor(t, hc, map[string]int64{conv: seen})
+	adv2.expectAll("the end told, with what came before it",
+		func(f frame) bool {
+			return f.str("type") == "unassigned" && f.str("conversation") == conv && f.str("reason") == "ended"
+		},
+		func(f frame) bool {
+			if isText(conv, "nog één ding")(f) && f.num("seq") != acked {
+				t.Errorf("v2 arrived at seq %d, acked as %d", f.num("seq"), acked)
+			}
+			return isText(conv, "nog één ding")(f)
+		},
+		isEntry(conv, "ended"),
+	)
 }
