@@ -112,7 +112,7 @@ func (s *Server) appendMessage(sock *socket.Socket, e chat.Entry, conv string) {
 		if !dup {
 			s.metrics.messages.WithLabelValues(e.From).Inc()
 		}
-		sock.Send(protocol.Ack{Type: protocol.TypeAck, ID: e.ClientID, Seq: stored.Seq, Conversation: conv})
+		sock.Ack(stored, dup, conv)
 	}
 }
 

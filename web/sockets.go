@@ -85,6 +85,15 @@ func (s *Server) accept(c *echo.Context, role string, requireOrigin bool) (*sock
 		s.metrics.Rejected(role, protocol.CodeBadOrigin)
 		return nil, echo.NewHTTPError(http.StatusForbidden, err.Error())
 	}
+	var entryAcks bool
+	switch r.URL.Query().Get("acks") {
+	case "":
+	case "entry":
+		entryAcks = true
+	default:
+		s.metrics.Rejected(role, protocol.CodeBadRequest)
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "acks must be entry or left out")
+	}
 	s.mu.Lock()
 	draining := s.draining
 	s.mu.Unlock()
@@ -100,6 +109,7 @@ func (s *Server) accept(c *echo.Context, role string, requireOrigin bool) (*sock
 		return nil, nil // Accept has answered the client
 	}
 	sock := socket.New(s.base, s.socketDeps, conn, role)
+	sock.EntryAcks = entryAcks
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()

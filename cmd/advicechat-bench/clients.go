@@ -129,7 +129,7 @@ type visitor struct {
 }
 
 func dialVisitor(ctx context.Context, base string, i int) (*visitor, error) {
-	c, err := dial(ctx, base, "/ws/visitor", nil, sourceAddr(i))
+	c, err := dial(ctx, base, "/ws/visitor?acks=entry", nil, sourceAddr(i))
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func login(ctx context.Context, base string, acct account) (*http.Cookie, error)
 func dialAdvisor(ctx context.Context, base string, cookie *http.Cookie) (*advisor, error) {
 	h := http.Header{}
 	h.Set("Cookie", cookie.Name+"="+cookie.Value)
-	c, err := dial(ctx, base, "/ws/advisor", h, net.IPv4(127, 9, 0, 1))
+	c, err := dial(ctx, base, "/ws/advisor?acks=entry", h, net.IPv4(127, 9, 0, 1))
 	if err != nil {
 		return nil, err
 	}

@@ -170,7 +170,7 @@ func (a *advisorClient) connect(ctx context.Context) {
 	}
 	target := a.r.cfg.Targets[a.target]
 	h := http.Header{"Cookie": {a.cookie.Name + "=" + a.cookie.Value}}
-	c, err := dialWS(ctx, target, "/ws/advisor", h, nil)
+	c, err := dialWS(ctx, target, "/ws/advisor?acks=entry", h, nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.r.stats.dialFailed(err)
@@ -287,6 +287,9 @@ func (a *advisorClient) entry(f inFrame) {
 		cv.stream = a.r.chk.Stream(cv.id, sideAdvisor, cv.view.high)
 	}
 	cv.stream.Entry(f)
+	if f.Kind == "message" && f.From == sideAdvisor {
+		acked(a.r.chk, cv.replies, cv.id, sideAdvisor, f) // entry acks
+	}
 	if !cv.view.add(f.Seq, f.EntryAt) {
 		return
 	}

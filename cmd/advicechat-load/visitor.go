@@ -193,9 +193,9 @@ func (v *visitor) connect(ctx context.Context) {
 		return
 	}
 	target := v.r.cfg.Targets[v.target]
-	c, err := dialWS(ctx, target, "/ws/visitor", nil, v.r.source(target, v.idx))
+	c, err := dialWS(ctx, target, "/ws/visitor?acks=entry", nil, v.r.source(target, v.idx))
 	if err != nil && v.r.sourceFailed(err) {
-		c, err = dialWS(ctx, target, "/ws/visitor", nil, nil)
+		c, err = dialWS(ctx, target, "/ws/visitor?acks=entry", nil, nil)
 	}
 	if err != nil {
 		if ctx.Err() == nil {
@@ -274,6 +274,9 @@ func (v *visitor) handle(f inFrame) {
 			return
 		}
 		v.stream.Entry(f)
+		if f.Kind == "message" && f.From == sideVisitor {
+			acked(v.r.chk, v.msgs, v.conv, sideVisitor, f) // entry acks
+		}
 		if !v.view.add(f.Seq, f.EntryAt) {
 			return
 		}
@@ -299,7 +302,9 @@ func (v *visitor) handle(f inFrame) {
 	}
 }
 
-// acked marks the message an ack is for as acked and records the ack.
+// acked marks the message an ack is for as acked and records the ack. The
+// sockets ask for entry acks, as the pages do (docs/protocol.md): the
+// client's own entry acks its message, and f may be that entry.
 func acked(chk *Checker, msgs []*outMsg, conv, side string, f inFrame) {
 	for _, m := range msgs {
 		if m.cid == f.ID {

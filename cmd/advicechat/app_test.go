@@ -263,6 +263,16 @@ func (c *client) readLoop() {
 // visitorHeader is what a browser on the app's page sends.
 func (a *app) origin() http.Header { return http.Header{"Origin": {a.URL}} }
 
+// cookies is the Origin header and a logged-in client's cookies.
+func (a *app) cookies(hc *http.Client) http.Header {
+	h := a.origin()
+	u, _ := url.Parse(a.URL)
+	for _, ck := range hc.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	return h
+}
+
 func (a *app) wsURL(path string) string { return "ws" + strings.TrimPrefix(a.URL, "http") + path }
 
 // visitor opens a visitor socket.
@@ -275,12 +285,13 @@ func (a *app) visitor(tb testing.TB) *client {
 // says hello.
 func (a *app) advisor(tb testing.TB, hc *http.Client, after map[string]int64) *client {
 	tb.Helper()
-	h := a.origin()
-	u, _ := url.Parse(a.URL)
-	for _, ck := range hc.Jar.Cookies(u) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	c := dial(tb, a.wsURL("/ws/advisor"), h)
+	return a.advisorAt(tb, "/ws/advisor", hc, after)
+}
+
+// advisorAt is advisor on path (with a query, say).
+func (a *app) advisorAt(tb testing.TB, path string, hc *http.Client, after map[string]int64) *client {
+	tb.Helper()
+	c := dial(tb, a.wsURL(path), a.cookies(hc))
 	if after == nil {
 		after = map[string]int64{}
 	}

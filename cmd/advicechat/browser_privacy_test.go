@@ -211,12 +211,12 @@ func TestBrowserVisitorLeavesNoTrace(t *testing.T) {
 		if !isAppOrigin(r.url, app) {
 			t.Errorf("the visitor tab made a %s request to %s, outside the service's origin %s", r.kind, r.url, a.URL)
 		}
-		if r.kind == "WebSocket" && r.url == a.wsURL("/ws/visitor") {
+		if r.kind == "WebSocket" && r.url == a.wsURL("/ws/visitor?acks=entry") {
 			sawWS = true
 		}
 	}
 	if !sawWS {
-		t.Errorf("no WebSocket to %s among the tab's requests %v: the request log misses something", a.wsURL("/ws/visitor"), requests)
+		t.Errorf("no WebSocket to %s among the tab's requests %v: the request log misses something", a.wsURL("/ws/visitor?acks=entry"), requests)
 	}
 	for _, h := range cookieHeaders {
 		t.Errorf("cookie header on the wire: %s", h)

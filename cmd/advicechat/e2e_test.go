@@ -378,3 +378,68 @@ func TestAdvisorResumeOfConversationEndingMeanwhile(t *testing.T) {
 		isEntry(conv, "ended"),
 	)
 }
+
+// TestEntryAcks: sockets opened with ?acks=entry (as the pages open them)
+// get their own stored message as its ack, one frame instead of an ack
+// and the entry; a message sent again with the same id still gets the
+// ack of its first copy; any other value of acks is refused before the
+// upgrade.
+func TestEntryAcks(t *testing.T) {
+	a := startApp(t, nil)
+	hc := a.login(t, "emma", a.addAdvisor(t, "emma", "-name", "Emma"))
+	adv := a.advisorAt(t, "/ws/advisor?acks=entry", hc, nil)
+	adv.expect("status off duty", func(f frame) bool { return f.str("type") == "status" && f["duty"] == false })
+	adv.send(protocol.Duty{Type: protocol.TypeDuty, On: new(true)})
+	v := dial(t, a.wsURL("/ws/visitor?acks=entry"), a.origin())
+	v.send(protocol.Start{Type: protocol.TypeStart, Audience: "public", Lang: "nl"})
+	conv := v.expectType("started").str("conversation")
+	v.expectAll("active and joined", isState("active"), isEntry(conv, "joined"))
+	adv.expect("joined", isEntry(conv, "joined"))
+
+	// Each message's own entry comes in place of its ack: no ack frame
+	// for it comes before the next message's entry.
+	noAckUntil := func(c *client, what string, until func(frame) bool) frame {
+		t.Helper()
+		return c.expect(what, func(f frame) bool {
+			if f.str("type") == "ack" {
+				t.Errorf("%s: an ack frame came (%v): entry acks were asked for", what, f)
+			}
+			return until(f)
+		})
+	}
+	own := func(from, id string) func(frame) bool {
+		return func(f frame) bool {
+			return f.str("type") == "entry" && f.str("conversation") == conv && f.str("from") == from && f.str("id") == id
+		}
+	}
+	// (Each side waits for the other's message first: an entry of the
+	// other side's still on its way would rightly bring the ack.)
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "hallo"})
+	first := noAckUntil(v, "v1's entry", own("visitor", "v1")).num("seq")
+	noAckUntil(adv, "v1 at the advisor", own("visitor", "v1"))
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a1", Text: "goedenavond"})
+	noAckUntil(adv, "a1's entry", own("advisor", "a1"))
+	noAckUntil(v, "a1 at the visitor", own("advisor", "a1"))
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v2", Text: "nog iets"})
+	noAckUntil(v, "v2's entry", own("visitor", "v2"))
+	noAckUntil(adv, "v2 at the advisor", own("visitor", "v2"))
+	adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a2", Text: "vertel"})
+	noAckUntil(adv, "a2's entry", own("advisor", "a2"))
+
+	v.send(protocol.Message{Type: protocol.TypeMessage, ID: "v1", Text: "hallo"})
+	if got := v.expect("the ack of v1 sent again", isAck("v1")).num("seq"); got != first {
+		t.Errorf("v1 sent again acked at seq %d, want its first copy's %d", got, first)
+	}
+
+	for _, path := range []string{"/ws/visitor?acks=frame", "/ws/advisor?acks=1"} {
+		c, resp, err := tryDial(a.wsURL(path), a.cookies(hc))
+		if err == nil {
+			c.CloseNow()
+			t.Errorf("%s: upgraded, want a refusal", path)
+			continue
+		}
+		if resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %v, want HTTP 400", path, err)
+		}
+	}
+}

@@ -134,6 +134,10 @@ type Socket struct {
 	// nil after a resubscription. Set it before the first Watch.
 	OnChannel func(channel string, payload []byte)
 
+	// EntryAcks: the client takes its own stored entry for the ack of its
+	// message (docs/protocol.md, "Acks"). Set before Start.
+	EntryAcks bool
+
 	// nonce tells this socket's takeover signals from others'.
 	nonce string
 	// claimedAt is when a visitor socket took its conversation (Unix ms,
@@ -299,6 +303,33 @@ func (s *Socket) Send(v any) {
 		return
 	}
 	s.push(item{frame: b})
+}
+
+// Ack tells the client its message, note or answer was stored as e. A
+// client with entry acks gets the entry itself instead of an ack frame
+// when it is the next one the socket would write (one frame where there
+// were two: the ack, then the entry as it came back from the
+// conversation's channel, which is then dropped by its seq), nothing
+// when the entry has already been written, and the ack frame otherwise:
+// when entries before it have not come yet, for a duplicate, and for a
+// conversation the socket does not follow.
+func (s *Socket) Ack(e chat.Entry, dup bool, conv string) {
+	ack := protocol.Ack{Type: protocol.TypeAck, ID: e.ClientID, Seq: e.Seq, Conversation: conv}
+	if !s.EntryAcks || dup || e.Seq < 1 {
+		s.Send(ack)
+		return
+	}
+	s.Do(func(ctx context.Context) {
+		cur, ok := s.cursors[e.Conversation]
+		switch {
+		case ok && e.Seq == cur+1:
+			s.writeEntry(ctx, e)
+		case ok && e.Seq <= cur:
+			// Written already, as it came back from the channel.
+		default:
+			s.WriteJSON(ack)
+		}
+	})
 }
 
 // Do runs fn on the writer goroutine.

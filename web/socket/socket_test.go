@@ -2,6 +2,8 @@ package socket
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -78,32 +80,8 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 	writerLinger, pingInterval = time.Millisecond, 20*time.Millisecond
 	t.Cleanup(func() { writerLinger, pingInterval = lingerWas, pingWas })
 
-	socks := make(chan *Socket, 1)
-	finished := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		d := Deps{Log: slog.New(slog.DiscardHandler), Metrics: nopMetrics{}, StartTimeout: time.Minute}
-		s := New(context.Background(), d, conn, RoleVisitor)
-		s.Start()
-		socks <- s
-		for {
-			if _, _, err := s.ReadFrame(); err != nil {
-				break
-			}
-		}
-		s.Finish()
-		close(finished)
-	}))
-	defer srv.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	pings := make(chan struct{}, 64)
-	c, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], &websocket.DialOptions{
+	p := connect(t, &websocket.DialOptions{
 		OnPingReceived: func(context.Context, []byte) bool {
 			select {
 			case pings <- struct{}{}:
@@ -112,23 +90,7 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 			return true
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	frames := make(chan string, 8)
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			frames <- string(b)
-		}
-	}()
-	s := <-socks
+	s, ctx, expect := p.s, p.ctx, p.expect
 
 	idle := func(when string) {
 		t.Helper()
@@ -146,20 +108,6 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	expect := func(want string) {
-		t.Helper()
-		select {
-		case got := <-frames:
-			if got != want {
-				t.Fatalf("got frame %s, want %s", got, want)
-			}
-		case err := <-readErr:
-			t.Fatalf("read: %v, want frame %s", err, want)
-		case <-ctx.Done():
-			t.Fatalf("no frame %s", want)
-		}
-	}
-
 	s.Send(map[string]string{"type": "a"})
 	expect(`{"type":"a"}`)
 	idle("after a frame")
@@ -182,7 +130,7 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 
 	s.Close(protocol.CloseEnded)
 	select {
-	case err := <-readErr:
+	case err := <-p.readErr:
 		if got := websocket.CloseStatus(err); got != protocol.CloseEnded.Code {
 			t.Fatalf("peer got %v, want close %d", err, protocol.CloseEnded.Code)
 		}
@@ -190,7 +138,7 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 		t.Fatal("the close never reached the peer")
 	}
 	<-s.Done()
-	<-finished
+	<-p.finished
 	s.Send(map[string]string{"type": "c"})
 	s.inbox.mu.Lock()
 	running := s.inbox.running
@@ -198,6 +146,126 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 	if running {
 		t.Fatal("a frame after the close started a writer")
 	}
+}
+
+// peer is a socket on a real connection, and the other end's frames.
+type peer struct {
+	t        *testing.T
+	s        *Socket
+	ctx      context.Context
+	frames   chan string
+	readErr  chan error
+	finished chan struct{}
+}
+
+// connect makes a visitor socket on a real connection; its reader reads
+// until the connection goes.
+func connect(t *testing.T, opts *websocket.DialOptions) *peer {
+	t.Helper()
+	socks := make(chan *Socket, 1)
+	p := &peer{t: t, frames: make(chan string, 8), readErr: make(chan error, 1), finished: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		d := Deps{Log: slog.New(slog.DiscardHandler), Metrics: nopMetrics{}, StartTimeout: time.Minute}
+		s := New(context.Background(), d, conn, RoleVisitor)
+		s.Start()
+		socks <- s
+		for {
+			if _, _, err := s.ReadFrame(); err != nil {
+				break
+			}
+		}
+		s.Finish()
+		close(p.finished)
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	p.ctx = ctx
+	c, _, err := websocket.Dial(ctx, "ws"+srv.URL[len("http"):], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	go func() {
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				p.readErr <- err
+				return
+			}
+			p.frames <- string(b)
+		}
+	}()
+	p.s = <-socks
+	return p
+}
+
+// expect fails unless the next frame is want.
+func (p *peer) expect(want string) {
+	p.t.Helper()
+	select {
+	case got := <-p.frames:
+		if got != want {
+			p.t.Fatalf("got frame %s, want %s", got, want)
+		}
+	case err := <-p.readErr:
+		p.t.Fatalf("read: %v, want frame %s", err, want)
+	case <-p.ctx.Done():
+		p.t.Fatalf("no frame %s", want)
+	}
+}
+
+// TestAck: a socket with entry acks writes the client's own stored entry
+// in place of the ack when it is the next entry, nothing when it was
+// written already, and the ack when entries before it are missing, for a
+// duplicate and for a conversation it does not follow; a socket without
+// them always writes the ack.
+func TestAck(t *testing.T) {
+	p := connect(t, nil)
+	s := p.s
+	s.Do(func(context.Context) { s.cursors["c"], s.lastAt["c"] = 4, 1000 })
+	entry := func(seq int64) chat.Entry {
+		return chat.Entry{Conversation: "c", Seq: seq, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: fmt.Sprint("m", seq), Text: "hi", At: 1000 + seq}
+	}
+	frame := func(e chat.Entry) string {
+		b, err := json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	ack := func(e chat.Entry, conv string) string {
+		b, _ := json.Marshal(protocol.Ack{Type: protocol.TypeAck, ID: e.ClientID, Seq: e.Seq, Conversation: conv})
+		return string(b)
+	}
+	marker := func(name string) {
+		t.Helper()
+		s.Send(map[string]string{"type": name})
+		p.expect(`{"type":"` + name + `"}`)
+	}
+
+	s.Ack(entry(5), false, "")
+	p.expect(ack(entry(5), ""))
+
+	s.EntryAcks = true
+	s.Ack(entry(5), false, "")
+	p.expect(frame(entry(5)))
+	s.Ack(entry(5), false, "") // as if it had come back from the channel first
+	marker("nothing for an entry written already")
+	s.Ack(entry(7), false, "c")
+	p.expect(ack(entry(7), "c"))
+	s.Ack(entry(3), true, "c")
+	p.expect(ack(entry(3), "c"))
+	other := entry(1)
+	other.Conversation = "d"
+	s.Ack(other, false, "d")
+	p.expect(ack(other, "d"))
+	marker("done")
 }
 
 // TestTakenBy: of two visitor sockets on one conversation the later one

@@ -3,7 +3,7 @@
 // /ws/advisor (docs/protocol.md). advisor.js sets the socket's handlers.
 import { ReconnectingSocket, socketURL } from './socket.js';
 
-export const socket = new ReconnectingSocket(socketURL('/ws/advisor'), {});
+export const socket = new ReconnectingSocket(socketURL('/ws/advisor?acks=entry'), {});
 
 export const state = {
   status: { duty: false, alias: '', capacity: 0, max: 0, load: 0, offered: 0, supervisor: false },

@@ -140,7 +140,8 @@ export class Transcript {
   }
 
   // ack marks an own message as stored. The entry itself follows with the
-  // server's time.
+  // server's time. The pages ask for entry acks (docs/protocol.md, "Acks"):
+  // then the entry mostly comes instead of the ack, and add confirms it.
   ack(id, seq) {
     if (this.outbox.has(id)) this.confirm(id, Number(seq), 0);
   }

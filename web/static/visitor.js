@@ -343,7 +343,7 @@ function connect() {
   el.elsewhere.hidden = true;
   over = false;
   resumed = false;
-  socket = new ReconnectingSocket(socketURL('/ws/visitor'), {
+  socket = new ReconnectingSocket(socketURL('/ws/visitor?acks=entry'), {
     onopen() {
       resumed = false;
       if (conversation && token) {
