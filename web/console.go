@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -27,6 +28,9 @@ type advisor struct {
 	sock    *socket.Socket
 	name    string
 	session string // the session id the socket was opened with
+	// lease is the socket's lease on its session, if it has one: a
+	// session read as good is taken as good for a moment (auth.Lease).
+	lease atomic.Pointer[auth.Lease]
 
 	mu    sync.Mutex
 	acct  accounts.Account
@@ -261,6 +265,7 @@ func (a *advisor) event(payload []byte) {
 	case protocol.TypeUnassigned:
 		a.sock.Do(func(ctx context.Context) { a.unassigned(ctx, ev.Conversation, ev.Reason) })
 	case typeLogout:
+		a.lease.Store(nil)
 		a.sock.CloseAfter(protocol.CloseLoggedOut)
 	}
 }
@@ -284,16 +289,27 @@ func (a *advisor) currentAlias() (accounts.Account, string) {
 // the file, must not act. clientID and conv name the message or
 // conversation the request is about, for the error if the check fails.
 func (a *advisor) authorized(clientID, conv string) bool {
-	err := a.srv.auth.Authorized(a.sock.Ctx(), a.name, a.session)
-	if err == nil {
+	if a.leased() {
 		return true
 	}
+	l, err := a.srv.auth.Authorize(a.sock.Ctx(), a.name, a.session, a.srv.cfg.SessionLease)
+	if err == nil {
+		a.lease.Store(l)
+		return true
+	}
+	a.lease.Store(nil)
 	if !errors.Is(err, auth.ErrNoSession) {
 		a.internalFor(err, clientID, conv)
 		return false
 	}
 	a.sock.SessionEnded()
 	return false
+}
+
+// leased reports whether the socket's lease on its session still stands
+// (auth.Lease): then the session need not be read again.
+func (a *advisor) leased() bool {
+	return a.srv.auth.Holds(a.lease.Load(), a.name, a.session)
 }
 
 func (a *advisor) internal(err error, conv string) { a.internalFor(err, "", conv) }

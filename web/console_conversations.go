@@ -203,10 +203,11 @@ func (a *advisor) held(h holding, id, clientID string, ended bool) bool {
 // mayWrite is authorized and owns together, for what the advisor writes
 // into a conversation (messages, notes, typing): the session and the
 // conversation's holder are read at the same time, two round trips side
-// by side instead of one after the other. What is said when both fail is
+// by side instead of one after the other, or, while the socket's lease
+// on its session stands, only the holder. What is said when both fail is
 // what authorized says, as when they ran in turn.
 func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
-	if !chat.ValidID(id) {
+	if !chat.ValidID(id) || a.leased() {
 		return a.authorized(clientID, id) && a.owns(id, clientID, ended)
 	}
 	read := make(chan holding, 1)

@@ -45,6 +45,9 @@ type Config struct {
 	Heartbeat time.Duration
 	// SessionIdle and SessionMax bound an advisor session.
 	SessionIdle, SessionMax time.Duration
+	// SessionLease is how long a console socket takes its session as good
+	// after reading it as good (auth.Lease); 0 reads it at every action.
+	SessionLease time.Duration
 	// RequireTOTP refuses the login of an account without a TOTP secret
 	// (everywhere but the embedded demo mode).
 	RequireTOTP bool
@@ -105,6 +108,7 @@ func DefaultConfig() Config {
 		Heartbeat:       5 * time.Second,
 		SessionIdle:     2 * time.Hour,
 		SessionMax:      12 * time.Hour,
+		SessionLease:    2 * time.Second,
 		StartsPerClient: 5,
 		// A school or an office behind one address has a few visitors at
 		// most; a client with more sockets than this is up to no good.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -444,5 +446,57 @@ func TestAuditLog(t *testing.T) {
 	slices.Sort(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSessionLeaseEnds: a console socket's lease on its session
+// (ADVICECHAT_SESSION_LEASE) ends: a session ended in Redis without a
+// word (as a new login in the same browser ends the one before) refuses
+// the socket's next message once the lease is over, with unauthorized
+// and 1008, and at once with no lease.
+func TestSessionLeaseEnds(t *testing.T) {
+	for _, lease := range []string{"0s", "300ms"} {
+		t.Run(lease, func(t *testing.T) {
+			a := startApp(t, map[string]string{"ADVICECHAT_SESSION_LEASE": lease})
+			adv, hc := onDutyAdvisor(t, a, "anna")
+			_, conv, _ := activeConversation(t, a, adv)
+			adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "a0", Text: "hallo"})
+			adv.expect("ack a0", isAck("a0"))
+
+			u, _ := url.Parse(a.URL)
+			var id string
+			for _, ck := range hc.Jar.Cookies(u) {
+				id = ck.Value
+			}
+			sum := sha256.Sum256([]byte(id))
+			if n := a.Redis.Client.Del(context.Background(), a.Redis.Prefix+"sess:"+hex.EncodeToString(sum[:])).Val(); n != 1 {
+				t.Fatalf("deleted %d session keys, want 1", n)
+			}
+
+			// Messages until one is refused: with no lease the first, with
+			// one those within it go through.
+			var refused string
+			for i := 1; refused == "" && i < 1000; i++ {
+				cid := fmt.Sprint("a", i)
+				adv.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: cid, Text: "nog"})
+				f := adv.expect("an answer to "+cid, func(f frame) bool {
+					return (f.str("type") == "ack" && f.str("id") == cid) || f.str("type") == "error"
+				})
+				if f.str("type") == "error" {
+					if f.str("code") != "unauthorized" {
+						t.Fatalf("%s refused with %q, want unauthorized", cid, f.str("code"))
+					}
+					refused = cid
+				} else if lease == "0s" {
+					t.Fatalf("%s stored after the session ended, with no lease", cid)
+				}
+			}
+			if refused == "" {
+				t.Fatal("the socket's messages were stored long after its session ended")
+			}
+			if code := adv.expectClose(); code != websocket.StatusPolicyViolation {
+				t.Errorf("closed with %d, want 1008", code)
+			}
+		})
 	}
 }

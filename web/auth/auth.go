@@ -130,8 +130,50 @@ func (a *Auth) StillValid(ctx context.Context, name, session string) (bool, erro
 // Authorized is StillValid for an advisor acting: it extends the session's
 // idle time, and returns ErrNoSession when the session is no longer good.
 func (a *Auth) Authorized(ctx context.Context, name, session string) error {
-	_, err := a.check(ctx, session, name, true)
+	_, _, err := a.checkSession(ctx, session, name, true)
 	return err
+}
+
+// A Lease is a session found good by Authorize, taken as good by the
+// socket that asked for a short while after, without reading it again:
+// an advisor's every message and action checks their session, and a
+// busy console sends several a second. What can end a session is caught
+// all the same: a logout is announced to the advisor's sockets, which
+// drop their lease and close; a removed account or changed credentials
+// are seen in this instance's accounts file at every use of the lease;
+// the absolute lifetime is checked against the session's start; and the
+// idle timeout, minutes long, is extended at each reading. What a lease
+// misses is a session ended without a word for at most its length: the
+// one a login in the same browser replaces.
+type Lease struct {
+	name    string
+	session string
+	sess    Session
+	until   time.Time
+}
+
+// Authorize is Authorized, and returns a lease on the session for d.
+func (a *Auth) Authorize(ctx context.Context, name, session string, d time.Duration) (*Lease, error) {
+	_, sess, err := a.checkSession(ctx, session, name, true)
+	if err != nil {
+		return nil, err
+	}
+	// Never past the idle timeout that this reading extended: the session
+	// is in Redis at least that long.
+	d = min(d, a.sessions.idle)
+	return &Lease{name: name, session: session, sess: sess, until: time.Now().Add(d)}, nil
+}
+
+// Holds reports whether l still stands for name's session: within its
+// time, the account still in the file with the credentials of the login,
+// and the session within its absolute lifetime. It reads nothing from
+// Redis.
+func (a *Auth) Holds(l *Lease, name, session string) bool {
+	if l == nil || l.name != name || l.session != session || !time.Now().Before(l.until) || a.sessions.tooOld(l.sess) {
+		return false
+	}
+	acct, ok := a.d.Accounts.Lookup(l.sess.User)
+	return ok && l.sess.User == name && l.sess.Cred == credentialVersion(acct)
 }
 
 // check returns the account of a session that is still good; name, if
@@ -139,6 +181,12 @@ func (a *Auth) Authorized(ctx context.Context, name, session string) error {
 // credentials have changed since its login (a new password, a new TOTP
 // secret), is ended: it is ErrNoSession from then on, on every instance.
 func (a *Auth) check(ctx context.Context, id, name string, use bool) (accounts.Account, error) {
+	acct, _, err := a.checkSession(ctx, id, name, use)
+	return acct, err
+}
+
+// checkSession is check, with the session read.
+func (a *Auth) checkSession(ctx context.Context, id, name string, use bool) (accounts.Account, Session, error) {
 	var sess Session
 	var err error
 	if use {
@@ -147,14 +195,14 @@ func (a *Auth) check(ctx context.Context, id, name string, use bool) (accounts.A
 		sess, err = a.sessions.Peek(ctx, id)
 	}
 	if err != nil {
-		return accounts.Account{}, err
+		return accounts.Account{}, Session{}, err
 	}
 	acct, ok := a.d.Accounts.Lookup(sess.User)
 	if !ok || (name != "" && sess.User != name) || sess.Cred != credentialVersion(acct) {
 		_ = a.sessions.End(ctx, id)
-		return accounts.Account{}, ErrNoSession
+		return accounts.Account{}, Session{}, ErrNoSession
 	}
-	return acct, nil
+	return acct, sess, nil
 }
 
 // credentialVersion stands for an account's credentials in its sessions:

@@ -2,13 +2,16 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,3 +157,130 @@ func TestCredentialChangeEndsSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionLease: a lease stands, without reading Redis, for its time
+// and for its own advisor and session only; it falls at once when the
+// account's credentials change or the account goes, and when the session
+// passes its absolute lifetime; it is never longer than the idle timeout
+// its reading extended; and a session ended in Redis gives no new lease.
+func TestSessionLease(t *testing.T) {
+	r := redistest.New(t)
+	ctx := context.Background()
+	path := t.TempDir() + "/accounts.json"
+	hash, _ := accounts.HashPassword("a long enough password")
+	acct := accounts.Account{Username: "anna", PasswordHash: hash, Role: accounts.RoleAdvisor, Languages: []string{"nl"}, Audiences: []string{"public"}, MaxConversations: 2}
+	save := func(accts ...accounts.Account) {
+		t.Helper()
+		f := &accounts.File{}
+		for _, x := range accts {
+			if err := f.Add(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(acct)
+	store := accounts.NewStore(path)
+	a := New(Deps{Config: Config{KeyPrefix: r.Prefix, SessionIdle: time.Hour, SessionMax: time.Hour}, Redis: r.Client, Accounts: store})
+	login := func() string {
+		t.Helper()
+		cur, _ := store.Lookup("anna")
+		id, err := a.sessions.Create(ctx, "anna", credentialVersion(cur))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	id := login()
+	l, err := a.Authorize(ctx, "anna", id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Holds(l, "anna", id) {
+		t.Fatal("a fresh lease does not hold")
+	}
+	if a.Holds(l, "bob", id) || a.Holds(l, "anna", login()) || a.Holds(nil, "anna", id) {
+		t.Error("a lease holds for another advisor, another session, or none")
+	}
+	if _, err := a.Authorize(ctx, "bob", login(), time.Minute); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a lease for another account's session: %v, want ErrNoSession", err)
+	}
+
+	// It reads nothing: a session deleted behind its back still holds
+	// until the lease ends, but gives no new lease.
+	if err := a.sessions.End(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Holds(l, "anna", id) {
+		t.Error("the lease fell without a reason it can see")
+	}
+	if _, err := a.Authorize(ctx, "anna", id, time.Minute); !errors.Is(err, ErrNoSession) {
+		t.Errorf("a new lease on an ended session: %v, want ErrNoSession", err)
+	}
+	over := *l
+	over.until = time.Now().Add(-time.Millisecond)
+	if a.Holds(&over, "anna", id) {
+		t.Error("a lease holds past its time")
+	}
+	old := *l
+	old.sess.Created = time.Now().Add(-2 * time.Hour)
+	if a.Holds(&old, "anna", id) {
+		t.Error("a lease holds for a session past its absolute lifetime")
+	}
+
+	// Credentials changed, or the account gone: at once.
+	id = login()
+	if l, err = a.Authorize(ctx, "anna", id, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	changed := acct
+	changed.TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	save(changed)
+	touch(t, path)
+	if a.Holds(l, "anna", id) {
+		t.Error("a lease holds after the account's TOTP secret changed")
+	}
+	save(acct)
+	id = login()
+	if l, err = a.Authorize(ctx, "anna", id, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	other := acct
+	other.Username = "bob"
+	save(other)
+	touch(t, path)
+	if a.Holds(l, "anna", id) {
+		t.Error("a lease holds after the account was removed")
+	}
+
+	// Never past the idle timeout.
+	short := New(Deps{Config: Config{KeyPrefix: r.Prefix, SessionIdle: time.Second, SessionMax: time.Hour}, Redis: r.Client, Accounts: store})
+	save(acct)
+	touch(t, path)
+	id = login()
+	l, err = short.Authorize(ctx, "anna", id, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(l.until); left > time.Second {
+		t.Errorf("a lease of %v with an idle timeout of 1s", left)
+	}
+}
+
+// touch gives path a modification time of its own, so the accounts store
+// sees a rewrite within the same clock tick as a change.
+func touch(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := fi.ModTime().Add(time.Duration(touches.Add(1)) * time.Second)
+	if err := os.Chtimes(path, next, next); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var touches atomic.Int64

@@ -34,8 +34,9 @@ func (s *Sessions) key(id string) string {
 // Session is what a session holds: the account's username and the
 // version of its credentials when it logged in.
 type Session struct {
-	User string
-	Cred string
+	User    string
+	Cred    string
+	Created time.Time
 }
 
 // Create starts a session for username, whose credentials are at version
@@ -100,10 +101,16 @@ func (s *Sessions) Peek(ctx context.Context, id string) (Session, error) {
 // absolute lifetime.
 func (s *Sessions) parse(m map[string]string) (Session, error) {
 	created, _ := strconv.ParseInt(m["created"], 10, 64)
-	if m["user"] == "" || time.Since(time.UnixMilli(created)) > s.max {
+	sess := Session{User: m["user"], Cred: m["cred"], Created: time.UnixMilli(created)}
+	if sess.User == "" || s.tooOld(sess) {
 		return Session{}, ErrNoSession
 	}
-	return Session{User: m["user"], Cred: m["cred"]}, nil
+	return sess, nil
+}
+
+// tooOld reports whether sess is past its absolute lifetime.
+func (s *Sessions) tooOld(sess Session) bool {
+	return time.Since(sess.Created) > s.max
 }
 
 // End ends a session.

@@ -157,6 +157,10 @@ func Load(getenv func(string) string) (Config, error) {
 	dur("ADVICECHAT_VISITOR_GRACE", &c.Routing.VisitorGrace, time.Second)
 	dur("ADVICECHAT_SESSION_IDLE", &c.Web.SessionIdle, time.Second)
 	dur("ADVICECHAT_SESSION_MAX", &c.Web.SessionMax, time.Second)
+	dur("ADVICECHAT_SESSION_LEASE", &c.Web.SessionLease, 0)
+	if c.Web.SessionLease > time.Minute {
+		fail("ADVICECHAT_SESSION_LEASE", "%s is longer than a minute: a session ended without a word would stand that long", c.Web.SessionLease)
+	}
 	dur("ADVICECHAT_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 0)
 	dur("ADVICECHAT_START_TIMEOUT", &c.Web.StartTimeout, 100*time.Millisecond)
 

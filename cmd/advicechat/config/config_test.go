@@ -82,6 +82,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ADVICECHAT_MAX_WAIT", "-5m", "-5m0s is shorter than 0s"},
 		{"ADVICECHAT_BUSY_WAIT", "an hour", `"an hour" is not a duration`},
 		{"ADVICECHAT_DEFAULT_HANDLING", "10s", "10s is shorter than 1m0s"},
+		{"ADVICECHAT_SESSION_LEASE", "2", `"2" is not a duration`},
+		{"ADVICECHAT_SESSION_LEASE", "-1s", "-1s is shorter than 0s"},
+		{"ADVICECHAT_SESSION_LEASE", "5m", "5m0s is longer than a minute"},
 	}
 	for _, tt := range tests {
 		_, err := Load(env(map[string]string{tt.name: tt.value}))
