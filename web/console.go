@@ -31,6 +31,8 @@ type advisor struct {
 	// lease is the socket's lease on its session, if it has one: a
 	// session read as good is taken as good for a moment (auth.Lease).
 	lease atomic.Pointer[auth.Lease]
+	// holds are its leases on the conversations it holds.
+	holds holds
 
 	mu    sync.Mutex
 	acct  accounts.Account
@@ -241,6 +243,7 @@ func (a *advisor) attach(after map[string]int64) error {
 func (a *advisor) event(payload []byte) {
 	if payload == nil {
 		// Resubscribed: something may have been missed; re-read all.
+		a.holds.drop("")
 		a.sock.Do(a.resync)
 		return
 	}
@@ -251,6 +254,7 @@ func (a *advisor) event(payload []byte) {
 		Deadline     int64  `json:"deadline"`
 	}
 	if json.Unmarshal(payload, &ev) != nil {
+		a.holds.drop("") // what it said is not known
 		return
 	}
 	switch ev.Type {
@@ -263,6 +267,7 @@ func (a *advisor) event(payload []byte) {
 	case protocol.TypeAssigned:
 		a.sock.Do(func(ctx context.Context) { a.assigned(ctx, ev.Conversation, 0) })
 	case protocol.TypeUnassigned:
+		a.holds.drop(ev.Conversation)
 		a.sock.Do(func(ctx context.Context) { a.unassigned(ctx, ev.Conversation, ev.Reason) })
 	case typeLogout:
 		a.lease.Store(nil)

@@ -169,9 +169,10 @@ func (a *advisor) owns(id, clientID string, ended bool) bool {
 		a.sock.SendError(protocol.CodeBadRequest, "conversation must be a conversation id", clientID, "")
 		return false
 	}
+	gen := a.holds.generation()
 	var h holding
 	h.status, h.holder, h.err = a.srv.queue.Holder(a.sock.Ctx(), id)
-	return a.held(h, id, clientID, ended)
+	return a.held(h, id, clientID, ended, gen)
 }
 
 // holding is what routing says of a conversation's holder.
@@ -180,8 +181,10 @@ type holding struct {
 	err            error
 }
 
-// held is owns once the holder has been read.
-func (a *advisor) held(h holding, id, clientID string, ended bool) bool {
+// held is owns once the holder has been read, gen being the holds'
+// generation before the read: an open conversation of the advisor's is
+// leased (holds).
+func (a *advisor) held(h holding, id, clientID string, ended bool, gen uint64) bool {
 	if h.err != nil {
 		a.internalFor(h.err, clientID, id)
 		return false
@@ -197,19 +200,25 @@ func (a *advisor) held(h holding, id, clientID string, ended bool) bool {
 		a.sock.SendError(code, "not one of your open conversations", clientID, id)
 		return false
 	}
+	a.holds.take(id, gen, a.srv.cfg.SessionLease)
 	return true
 }
 
 // mayWrite is authorized and owns together, for what the advisor writes
 // into a conversation (messages, notes, typing): the session and the
 // conversation's holder are read at the same time, two round trips side
-// by side instead of one after the other, or, while the socket's lease
-// on its session stands, only the holder. What is said when both fail is
+// by side instead of one after the other; while the socket's lease on
+// its session stands, only the holder; and while its lease on the
+// conversation (holds) stands too, neither. What is said when both fail is
 // what authorized says, as when they ran in turn.
 func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
 	if !chat.ValidID(id) || a.leased() {
+		if a.leased() && a.holds.has(id) {
+			return true
+		}
 		return a.authorized(clientID, id) && a.owns(id, clientID, ended)
 	}
+	gen := a.holds.generation()
 	read := make(chan holding, 1)
 	go func() {
 		var h holding
@@ -220,7 +229,7 @@ func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
 		<-read // nothing outlives the frame that asked
 		return false
 	}
-	return a.held(<-read, id, clientID, ended)
+	return a.held(<-read, id, clientID, ended, gen)
 }
 
 // message stores an advisor's message or, with KindNote, an internal note

@@ -46,7 +46,8 @@ type Config struct {
 	// SessionIdle and SessionMax bound an advisor session.
 	SessionIdle, SessionMax time.Duration
 	// SessionLease is how long a console socket takes its session as good
-	// after reading it as good (auth.Lease); 0 reads it at every action.
+	// after reading it as good (auth.Lease), and a conversation as its
+	// open one (holds); 0 reads them at every action.
 	SessionLease time.Duration
 	// RequireTOTP refuses the login of an account without a TOTP secret
 	// (everywhere but the embedded demo mode).

@@ -443,3 +443,34 @@ func TestEntryAcks(t *testing.T) {
 		}
 	}
 }
+
+// TestHolderLeaseEndsWithTheChange: a console socket's lease on a
+// conversation it holds (what its messages go on, instead of asking
+// routing each time) ends with the change that takes the conversation
+// from it: once the advisor has transferred it, their next message into
+// it is refused, not stored into a conversation that is now another's.
+func TestHolderLeaseEndsWithTheChange(t *testing.T) {
+	a := startApp(t, map[string]string{"ADVICECHAT_SESSION_LEASE": "1m"})
+	anna, _ := onDutyAdvisor(t, a, "anna")
+	v, conv, _ := activeConversation(t, a, anna)
+	bert, _ := onDutyAdvisor(t, a, "bert")
+	for i := range 3 { // leased from the first on
+		id := fmt.Sprint("a", i)
+		anna.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: id, Text: "hallo " + id})
+		anna.expect("ack "+id, isAck(id))
+	}
+	anna.send(protocol.Transfer{Type: protocol.TypeTransfer, Conversation: conv, ToAdvisor: "bert"})
+	anna.expect("unassigned", func(f frame) bool { return f.str("type") == "unassigned" && f.str("conversation") == conv })
+	bert.expect("assigned", func(f frame) bool { return f.str("type") == "assigned" && f.obj("conversation").str("id") == conv })
+
+	anna.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "late", Text: "nog één"})
+	f := anna.expect("an answer to the late message", func(f frame) bool {
+		return (f.str("type") == "ack" || f.str("type") == "error") && f.str("id") == "late"
+	})
+	if f.str("type") != "error" || f.str("code") != string(protocol.CodeNotFound) {
+		t.Errorf("a message into a conversation transferred away: %v, want not_found", f)
+	}
+	bert.send(protocol.Message{Type: protocol.TypeMessage, Conversation: conv, ID: "b1", Text: "hier Bert"})
+	bert.expect("ack b1", isAck("b1"))
+	v.expect("bert's message", isText(conv, "hier Bert"))
+}
