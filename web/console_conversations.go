@@ -4,7 +4,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -235,8 +234,8 @@ func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
 // message stores an advisor's message or, with KindNote, an internal note
 // that only advisors and supervisors see; both are acked alike.
 func (a *advisor) message(data []byte, kind chat.Kind) {
-	var f protocol.Message
-	if err := json.Unmarshal(data, &f); err != nil {
+	f, err := protocol.DecodeMessage(data)
+	if err != nil {
 		a.sock.SendError(protocol.CodeBadRequest, string(kind)+" needs conversation, id and text", "", "")
 		return
 	}

@@ -446,8 +446,8 @@ func (v *visitor) setState(f protocol.State) {
 }
 
 func (v *visitor) message(data []byte) {
-	var f protocol.Message
-	if err := json.Unmarshal(data, &f); err != nil {
+	f, err := protocol.DecodeMessage(data)
+	if err != nil {
 		v.sock.SendError(protocol.CodeBadRequest, "message needs id and text", "", "")
 		return
 	}

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -15,24 +16,43 @@ import (
 // UnmarshalJSON decodes a message frame and records whether its text was
 // valid UTF-8 without lone surrogates.
 func (m *Message) UnmarshalJSON(b []byte) error {
+	d, err := DecodeMessage(b)
+	if err != nil {
+		return err
+	}
+	*m = d
+	return nil
+}
+
+// DecodeMessage decodes a message frame as Message.UnmarshalJSON does, in
+// one pass over the frame where json.Unmarshal into a Message makes two
+// (it checks the frame, then hands it to UnmarshalJSON, which decodes it
+// again): the handlers of every message call it.
+func DecodeMessage(b []byte) (Message, error) {
 	type plain Message
 	var aux struct {
 		plain
 		Text json.RawMessage `json:"text"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
+		return Message{}, err
 	}
-	*m = Message(aux.plain)
+	m := Message(aux.plain)
 	m.Text, m.BadText = "", false
-	if len(aux.Text) == 0 || string(aux.Text) == "null" {
-		return nil
+	raw := aux.Text
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+	case len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
+		// A string without escapes, checked as JSON already: its bytes are
+		// the text.
+		m.Text = string(raw[1 : len(raw)-1])
+	default:
+		if err := json.Unmarshal(raw, &m.Text); err != nil {
+			return Message{}, err
+		}
+		m.BadText = !ValidJSONString(raw)
 	}
-	if err := json.Unmarshal(aux.Text, &m.Text); err != nil {
-		return err
-	}
-	m.BadText = !ValidJSONString(aux.Text)
-	return nil
+	return m, nil
 }
 
 // UnmarshalJSON decodes a transfer and records whether its note was valid

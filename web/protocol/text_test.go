@@ -71,3 +71,47 @@ func TestMessageBadText(t *testing.T) {
 		t.Errorf("transfer with a lone surrogate in its note = %+v, %v; want BadNote", tr, err)
 	}
 }
+
+// FuzzDecodeMessage: the one-pass decode of a message frame gives what
+// decoding the whole frame and then its text on their own gives: the
+// same fields, the same text, the same verdict on its bytes, and an error
+// for the same frames.
+func FuzzDecodeMessage(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"message","id":"a","text":"hi"}`,
+		`{"type":"message","id":"a","conversation":"c","text":"é ü 😀"}`,
+		`{"type":"message","id":"a","text":"line\nnext \"quoted\" \u00e9 \ud83d\ude00"}`,
+		`{"type":"message","id":"a","text":"\ud800"}`,
+		"{\"type\":\"message\",\"id\":\"a\",\"text\":\"\xff\"}",
+		`{"type":"message","id":"a","text":""}`,
+		`{"type":"message","id":"a","text":null}`,
+		`{"type":"message","id":"a","text":5}`,
+		`{"type":"message","id":"a"}`,
+		`{"type":"message","id":"a","text":"x","text":"y"}`,
+		`[1,2]`,
+		`{"type":"message","id":"a","text":"unterminated}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, gerr := DecodeMessage(b)
+		type plain Message
+		var aux struct {
+			plain
+			Text json.RawMessage `json:"text"`
+		}
+		werr := json.Unmarshal(b, &aux)
+		want := Message(aux.plain)
+		want.Text, want.BadText = "", false
+		if werr == nil && len(aux.Text) > 0 && string(aux.Text) != "null" {
+			werr = json.Unmarshal(aux.Text, &want.Text)
+			want.BadText = !ValidJSONString(aux.Text)
+		}
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("DecodeMessage(%q) error %v, the two-pass decode's %v", b, gerr, werr)
+		}
+		if gerr == nil && got != want {
+			t.Fatalf("DecodeMessage(%q) = %+v, the two-pass decode gives %+v", b, got, want)
+		}
+	})
+}
