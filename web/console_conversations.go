@@ -211,10 +211,11 @@ func (a *advisor) held(h holding, id, clientID string, ended bool, gen uint64) b
 // conversation (holds) stands too, neither. What is said when both fail is
 // what authorized says, as when they ran in turn.
 func (a *advisor) mayWrite(id, clientID string, ended bool) bool {
-	if !chat.ValidID(id) || a.leased() {
-		if a.leased() && a.holds.has(id) {
-			return true
-		}
+	leased := a.leased()
+	if leased && chat.ValidID(id) && a.holds.has(id) {
+		return true
+	}
+	if !chat.ValidID(id) || leased {
 		return a.authorized(clientID, id) && a.owns(id, clientID, ended)
 	}
 	gen := a.holds.generation()
