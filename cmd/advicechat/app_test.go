@@ -263,16 +263,6 @@ func (c *client) readLoop() {
 // visitorHeader is what a browser on the app's page sends.
 func (a *app) origin() http.Header { return http.Header{"Origin": {a.URL}} }
 
-// cookies is the Origin header and a logged-in client's cookies.
-func (a *app) cookies(hc *http.Client) http.Header {
-	h := a.origin()
-	u, _ := url.Parse(a.URL)
-	for _, ck := range hc.Jar.Cookies(u) {
-		h.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	return h
-}
-
 func (a *app) wsURL(path string) string { return "ws" + strings.TrimPrefix(a.URL, "http") + path }
 
 // visitor opens a visitor socket.
@@ -291,7 +281,7 @@ func (a *app) advisor(tb testing.TB, hc *http.Client, after map[string]int64) *c
 // advisorAt is advisor on path (with a query, say).
 func (a *app) advisorAt(tb testing.TB, path string, hc *http.Client, after map[string]int64) *client {
 	tb.Helper()
-	c := dial(tb, a.wsURL(path), a.cookies(hc))
+	c := dial(tb, a.wsURL(path), a.cookieHeader(hc))
 	if after == nil {
 		after = map[string]int64{}
 	}

@@ -432,7 +432,7 @@ func TestEntryAcks(t *testing.T) {
 	}
 
 	for _, path := range []string{"/ws/visitor?acks=frame", "/ws/advisor?acks=1"} {
-		c, resp, err := tryDial(a.wsURL(path), a.cookies(hc))
+		c, resp, err := tryDial(a.wsURL(path), a.cookieHeader(hc))
 		if err == nil {
 			c.CloseNow()
 			t.Errorf("%s: upgraded, want a refusal", path)

@@ -231,28 +231,23 @@ func TestSessionLease(t *testing.T) {
 	}
 
 	// Credentials changed, or the account gone: at once.
-	id = login()
-	if l, err = a.Authorize(ctx, "anna", id, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	changed := acct
-	changed.TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-	save(changed)
-	touch(t, path)
-	if a.Holds(l, "anna", id) {
-		t.Error("a lease holds after the account's TOTP secret changed")
-	}
-	save(acct)
-	id = login()
-	if l, err = a.Authorize(ctx, "anna", id, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	other := acct
-	other.Username = "bob"
-	save(other)
-	touch(t, path)
-	if a.Holds(l, "anna", id) {
-		t.Error("a lease holds after the account was removed")
+	for what, change := range map[string]func(*accounts.Account){
+		"the account's TOTP secret changed": func(x *accounts.Account) { x.TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" },
+		"the account was removed":           func(x *accounts.Account) { x.Username = "bob" },
+	} {
+		save(acct)
+		touch(t, path)
+		id = login()
+		if l, err = a.Authorize(ctx, "anna", id, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		changed := acct
+		change(&changed)
+		save(changed)
+		touch(t, path)
+		if a.Holds(l, "anna", id) {
+			t.Errorf("a lease holds after %s", what)
+		}
 	}
 
 	// Never past the idle timeout.
