@@ -204,7 +204,14 @@ func TestTimersFireOnceAcrossInstances(t *testing.T) {
 	waitUntil(t, "all d waited the maximum", changed, func() bool { return len(total("maxwait d", a2.log, b.log)) == 4 })
 	mustOnDuty(t, b.q, Advisor{Name: "bob", Capacity: 4, Audiences: []string{"professional"}})
 	waitUntil(t, "all d offered", changed, func() bool { return len(total("offered d", a2.log, b.log)) == 4 })
+	// The clock jumps with both workers stopped: a pass that read the time
+	// before the jump and ran its script after it would offer again with
+	// a deadline already past, and that offer would expire at once.
+	a2.halt()
+	b.halt()
 	clk.Set(at(time.Hour + 5*time.Minute + offerTimeout))
+	a2.start(t)
+	b.start(t)
 	waitUntil(t, "all d offers expired and offered again", changed, func() bool {
 		offered := total("offered d", a2.log, b.log)
 		for _, id := range ids {
