@@ -306,31 +306,10 @@ func (s *centrifugoSystem) pairs(ctx context.Context, n int) ([]pair, func(), er
 // sockets connect and subscribe at once; a pair is done when the new
 // side's subscription is confirmed and the peer has its join push.
 func (s *centrifugoSystem) admit(ctx context.Context, n, _ int) (time.Duration, int, error) {
-	base := pairSeq
-	pairSeq += n
-	peers, socks := make([]*cfEnd, n), make([]*cfEnd, n)
-	defer closeEnds(peers, socks)
-	g, gctx := newGroup(ctx, dialers)
-	for i := range n {
-		g.Go(func() (err error) { peers[i], err = dialCentrifugo(gctx, s.c.url, base+i, "b", 2*i+1); return })
+	dial := func(ctx context.Context, i int, side string, seq int) (*cfEnd, error) {
+		return dialCentrifugo(ctx, s.c.url, i, side, seq)
 	}
-	if err := g.Wait(); err != nil {
-		return 0, 0, err
-	}
-	t0 := time.Now()
-	g, gctx = newGroup(ctx, dialers)
-	for i := range n {
-		g.Go(func() (err error) { socks[i], err = dialCentrifugo(gctx, s.c.url, base+i, "a", 2*i); return })
-	}
-	if err := g.Wait(); err != nil {
-		return 0, 0, err
-	}
-	for i := range n {
-		if err := waitJoined(ctx, peers[i].joined); err != nil {
-			return 0, 0, err
-		}
-	}
-	return time.Since(t0), n, nil
+	return admitPeers(ctx, n, dial, func(peer, _ *cfEnd) []chan struct{} { return []chan struct{}{peer.joined} })
 }
 
 func (s *centrifugoSystem) idle(ctx context.Context, n, step int, perStep func(int)) (func(), error) {

@@ -113,13 +113,27 @@ func (s *relaySystem) pairs(ctx context.Context, n int) ([]pair, func(), error) 
 // duty), then n sockets connect at once, and each pair is done when both
 // sides have their joined.
 func (s *relaySystem) admit(ctx context.Context, n, _ int) (time.Duration, int, error) {
+	dial := func(ctx context.Context, i int, side string, seq int) (*relayEnd, error) {
+		return dialRelay(ctx, s.r.url, i, side, seq)
+	}
+	return admitPeers(ctx, n, dial, func(peer, sock *relayEnd) []chan struct{} { return []chan struct{}{sock.joined, peer.joined} })
+}
+
+// admitPeers is admit for a peer system: n peers ("b") are connected
+// first, then the clock starts and n sockets ("a") connect at once; pair i
+// is done when every channel joined gives for it is closed. dial makes
+// pair i's end of side with its sequence number.
+func admitPeers[E interface {
+	comparable
+	close()
+}](ctx context.Context, n int, dial func(ctx context.Context, i int, side string, seq int) (E, error), joined func(peer, sock E) []chan struct{}) (time.Duration, int, error) {
 	base := pairSeq
 	pairSeq += n
-	peers, socks := make([]*relayEnd, n), make([]*relayEnd, n)
+	peers, socks := make([]E, n), make([]E, n)
 	defer closeEnds(peers, socks)
 	g, gctx := newGroup(ctx, dialers)
 	for i := range n {
-		g.Go(func() (err error) { peers[i], err = dialRelay(gctx, s.r.url, base+i, "b", 2*i+1); return })
+		g.Go(func() (err error) { peers[i], err = dial(gctx, base+i, "b", 2*i+1); return })
 	}
 	if err := g.Wait(); err != nil {
 		return 0, 0, err
@@ -127,13 +141,13 @@ func (s *relaySystem) admit(ctx context.Context, n, _ int) (time.Duration, int, 
 	t0 := time.Now()
 	g, gctx = newGroup(ctx, dialers)
 	for i := range n {
-		g.Go(func() (err error) { socks[i], err = dialRelay(gctx, s.r.url, base+i, "a", 2*i); return })
+		g.Go(func() (err error) { socks[i], err = dial(gctx, base+i, "a", 2*i); return })
 	}
 	if err := g.Wait(); err != nil {
 		return 0, 0, err
 	}
 	for i := range n {
-		if err := waitJoined(ctx, socks[i].joined, peers[i].joined); err != nil {
+		if err := waitJoined(ctx, joined(peers[i], socks[i])...); err != nil {
 			return 0, 0, err
 		}
 	}
