@@ -127,13 +127,6 @@ func (a *Auth) StillValid(ctx context.Context, name, session string) (bool, erro
 	return err == nil, err
 }
 
-// Authorized is StillValid for an advisor acting: it extends the session's
-// idle time, and returns ErrNoSession when the session is no longer good.
-func (a *Auth) Authorized(ctx context.Context, name, session string) error {
-	_, _, err := a.checkSession(ctx, session, name, true)
-	return err
-}
-
 // A Lease is a session found good by Authorize, taken as good by the
 // socket that asked for a short while after, without reading it again:
 // an advisor's every message and action checks their session, and a
@@ -146,13 +139,14 @@ func (a *Auth) Authorized(ctx context.Context, name, session string) error {
 // misses is a session ended without a word for at most its length: the
 // one a login in the same browser replaces.
 type Lease struct {
-	name    string
 	session string
 	sess    Session
 	until   time.Time
 }
 
-// Authorize is Authorized, and returns a lease on the session for d.
+// Authorize is StillValid for an advisor acting: it extends the session's
+// idle time, returns ErrNoSession when the session is no longer good, and
+// otherwise a lease on it for d.
 func (a *Auth) Authorize(ctx context.Context, name, session string, d time.Duration) (*Lease, error) {
 	_, sess, err := a.checkSession(ctx, session, name, true)
 	if err != nil {
@@ -161,7 +155,7 @@ func (a *Auth) Authorize(ctx context.Context, name, session string, d time.Durat
 	// Never past the idle timeout that this reading extended: the session
 	// is in Redis at least that long.
 	d = min(d, a.sessions.idle)
-	return &Lease{name: name, session: session, sess: sess, until: time.Now().Add(d)}, nil
+	return &Lease{session: session, sess: sess, until: time.Now().Add(d)}, nil
 }
 
 // Holds reports whether l still stands for name's session: within its
@@ -169,11 +163,11 @@ func (a *Auth) Authorize(ctx context.Context, name, session string, d time.Durat
 // and the session within its absolute lifetime. It reads nothing from
 // Redis.
 func (a *Auth) Holds(l *Lease, name, session string) bool {
-	if l == nil || l.name != name || l.session != session || !time.Now().Before(l.until) || a.sessions.tooOld(l.sess) {
+	if l == nil || l.sess.User != name || l.session != session || !time.Now().Before(l.until) || a.sessions.tooOld(l.sess) {
 		return false
 	}
-	acct, ok := a.d.Accounts.Lookup(l.sess.User)
-	return ok && l.sess.User == name && l.sess.Cred == credentialVersion(acct)
+	acct, ok := a.d.Accounts.Lookup(name)
+	return ok && l.sess.Cred == credentialVersion(acct)
 }
 
 // check returns the account of a session that is still good; name, if

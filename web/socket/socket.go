@@ -135,7 +135,7 @@ type Socket struct {
 	OnChannel func(channel string, payload []byte)
 
 	// EntryAcks: the client takes its own stored entry for the ack of its
-	// message (docs/protocol.md, "Acks"). Set before Start.
+	// message (docs/protocol.md, "Entry acks"). Set before Start.
 	EntryAcks bool
 
 	// nonce tells this socket's takeover signals from others'.
@@ -305,7 +305,7 @@ func (s *Socket) Send(v any) {
 	s.push(item{frame: b})
 }
 
-// Ack tells the client its message, note or answer was stored as e. A
+// Ack tells the client its message or note was stored as e. A
 // client with entry acks gets the entry itself instead of an ack frame
 // when it is the next one the socket would write (one frame where there
 // were two: the ack, then the entry as it came back from the
