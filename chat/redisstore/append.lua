@@ -1,5 +1,6 @@
 -- Stores one entry of a conversation and announces it, in one round trip.
--- KEYS[1] meta hash, KEYS[2] entry stream, KEYS[3] client-id hash
+-- KEYS[1] meta hash, KEYS[2] entry stream, KEYS[3] the client-id hash of
+-- builds before this one (below)
 -- ARGV: channel, kind, from, client id, text, name, reason, now (ms),
 --       ttl of an open conversation (s), retention after the end (s),
 --       conversation id, publish ('1': announce it here; '0': the caller
@@ -18,26 +19,39 @@
 -- (joined, ended ...) always goes in, so a full conversation can still be
 -- ended.
 --
--- The meta hash is read with one HMGET and written with one HSET. The
--- keys' TTL is set again when the last setting ('xp', ms) is older than
--- 1/24 of the open TTL, and always at the end and when the client-id
--- hash is new ('hc'): an open conversation lives between 23/24 of the TTL
--- and the TTL after its last entry, without three EXPIREs per message.
+-- The meta hash is read with one HMGET and written with one HSET; it
+-- holds the client ids too ('i:<from>:<id>' → seq), so a message is five
+-- commands: this script's call, HMGET, XADD, HSET, PUBLISH. The keys'
+-- TTL is set again when the last setting ('xp', ms) is older than 1/24 of
+-- the open TTL, and always at the end: an open conversation lives between
+-- 23/24 of the TTL and the TTL after its last entry, without an EXPIRE per
+-- key per message.
+--
+-- Builds before this one kept the client ids in a hash of their own,
+-- KEYS[3], and marked the meta hash 'hc' when they made it. While a
+-- conversation has that mark, an id not in the meta hash is looked up
+-- there too, and new ids go to both, so builds old and new running side
+-- by side during an upgrade find each other's ids. (docs/ARCHITECTURE.md,
+-- "Versions side by side", says what is left of that.)
 local meta, log, cids = KEYS[1], KEYS[2], KEYS[3]
 local channel, kind, from, cid, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local name, reason, now = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local ttl, retention = tonumber(ARGV[9]), tonumber(ARGV[10])
 
-local m = redis.call('HMGET', meta, 'ended', 'seq', 'bytes', 'rl:' .. from, 'rt:' .. from, 'xp', 'hc')
+local dedupe = 'i:' .. from .. ':' .. cid
+local m = redis.call('HMGET', meta, 'ended', 'seq', 'bytes', 'rl:' .. from, 'rt:' .. from, 'xp', 'hc', dedupe)
 local ended = m[1]
 if not ended then
   return {0}
 end
 local set = {}
+local old = m[7]
 
-local dedupe = from .. ':' .. cid
 if cid ~= '' then
-  local prev = redis.call('HGET', cids, dedupe)
+  local prev = m[8]
+  if not prev and old then
+    prev = redis.call('HGET', cids, from .. ':' .. cid)
+  end
   if prev then
     local found = redis.call('XRANGE', log, '0-' .. prev, '0-' .. prev)
     local same = false
@@ -107,9 +121,11 @@ end
 redis.call('XADD', log, '0-' .. seq, unpack(fields))
 local refresh = not m[6] or now - tonumber(m[6]) >= ttl * 1000 / 24
 if cid ~= '' then
-  redis.call('HSET', cids, dedupe, seq)
-  if not m[7] then
-    set[#set + 1] = 'hc'; set[#set + 1] = '1'
+  set[#set + 1] = dedupe; set[#set + 1] = seq
+  if old then
+    -- The earlier build's hash gets its TTL with each id, so it never
+    -- lives on without one.
+    redis.call('HSET', cids, from .. ':' .. cid, seq)
     refresh = true
   end
 end
@@ -127,7 +143,9 @@ redis.call('HSET', meta, unpack(set))
 if refresh then
   redis.call('EXPIRE', meta, expire)
   redis.call('EXPIRE', log, expire)
-  redis.call('EXPIRE', cids, expire)
+  if old then
+    redis.call('EXPIRE', cids, expire)
+  end
 end
 
 local payload = cjson.encode(entry)

@@ -141,24 +141,26 @@ func (s *Store) Create(ctx context.Context, c chat.Conversation) error {
 
 // Get returns a conversation.
 func (s *Store) Get(ctx context.Context, id string) (chat.Conversation, error) {
-	m, err := s.rdb.HGetAll(ctx, s.key(id, "meta")).Result()
+	// Named fields, not HGETALL: the hash holds a field per client id too.
+	v, err := s.rdb.HMGet(ctx, s.key(id, "meta"), "ended", "aud", "lang", "created", "tok", "keep", "ret").Result()
 	if err != nil {
 		return chat.Conversation{}, fmt.Errorf("get conversation %s: %w", id, err)
 	}
-	if len(m) == 0 {
+	if v[0] == nil {
 		return chat.Conversation{}, chat.ErrNotFound
 	}
-	created, _ := strconv.ParseInt(m["created"], 10, 64)
-	tok, _ := hex.DecodeString(m["tok"])
+	f := func(i int) string { s, _ := v[i].(string); return s }
+	created, _ := strconv.ParseInt(f(3), 10, 64)
+	tok, _ := hex.DecodeString(f(4))
 	return chat.Conversation{
 		ID:        id,
-		Audience:  m["aud"],
-		Lang:      m["lang"],
-		Ended:     m["ended"] == "1",
+		Audience:  f(1),
+		Lang:      f(2),
+		Ended:     f(0) == "1",
 		Created:   time.UnixMilli(created),
 		TokenHash: tok,
-		Keep:      m["keep"],
-		Returning: m["ret"] == "1",
+		Keep:      f(5),
+		Returning: f(6) == "1",
 	}, nil
 }
 

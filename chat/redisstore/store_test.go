@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/advicechat/advicechat/chat"
 	"github.com/advicechat/advicechat/chat/redisstore"
 	"github.com/advicechat/advicechat/chat/redisstore/redistest"
@@ -257,6 +259,68 @@ func checkTTLs(tb testing.TB, r *redistest.Redis, step string, want int, max tim
 	}
 }
 
+// TestClientIDsOfAnEarlierBuild: builds before the client ids moved into
+// the meta hash kept them in a hash of their own and marked the meta hash
+// 'hc'. During an upgrade both builds write to the same conversations: a
+// message an earlier build stored is still known by its client id, and
+// the ids stored now go to the old hash too, for the earlier build to find.
+// A conversation no earlier build wrote to has no such hash.
+func TestClientIDsOfAnEarlierBuild(t *testing.T) {
+	ctx := context.Background()
+	s, r, clk := mustStore(t)
+	c := mustCreate(t, s)
+	meta, log, cids := s.Keys(c.ID)[0], s.Keys(c.ID)[1], s.Keys(c.ID)[2]
+	msg := func(cid, text string) chat.Entry {
+		return chat.Entry{Conversation: c.ID, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: cid, Text: text}
+	}
+
+	if _, _, err := s.Append(ctx, msg("m1", "new build")); err != nil {
+		t.Fatalf("Append(m1) = %v", err)
+	}
+	if n, err := r.Client.Exists(ctx, cids).Result(); n != 0 || err != nil {
+		t.Fatalf("client-id hash of a conversation no earlier build wrote to: EXISTS = %d, %v, want 0", n, err)
+	}
+
+	// What the earlier build's script did for its message m0, seq 2.
+	clk.Add(time.Second)
+	at := clk.Now().UnixMilli()
+	if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: log, ID: "0-2", Values: []any{"k", "message", "f", "visitor", "t", at, "c", "m0", "x", "old build"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client.HSet(ctx, cids, "visitor:m0", 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Client.HSet(ctx, meta, "seq", 2, "hc", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := []struct {
+		name string
+		in   chat.Entry
+		seq  int64
+		dup  bool
+		err  error
+	}{
+		{"the earlier build's message resent", msg("m0", "old build"), 2, true, nil},
+		{"its client id with other text", msg("m0", "other"), 0, false, chat.ErrClientIDReused},
+		{"this build's message resent", msg("m1", "new build"), 1, true, nil},
+		{"a new message", msg("m3", "after the mark"), 3, false, nil},
+		{"the new message resent", msg("m3", "after the mark"), 3, true, nil},
+	}
+	for _, st := range steps {
+		got, dup, err := s.Append(ctx, st.in)
+		if !errors.Is(err, st.err) || dup != st.dup || got.Seq != st.seq {
+			t.Errorf("%s: Append = seq %d, %v, %v, want seq %d, %v, %v", st.name, got.Seq, dup, err, st.seq, st.dup, st.err)
+		}
+	}
+	if v, err := r.Client.HGet(ctx, cids, "visitor:m3").Result(); v != "3" || err != nil {
+		t.Errorf("the earlier build's hash for m3 = %q, %v, want \"3\" (so it finds ids stored now)", v, err)
+	}
+	if d, err := r.Client.TTL(ctx, cids).Result(); err != nil || d <= 0 {
+		t.Errorf("TTL of the earlier build's hash = %v, %v, want one set", d, err)
+	}
+}
+
 func TestTTLs(t *testing.T) {
 	ctx := context.Background()
 	s, r, _ := mustStore(t)
@@ -266,21 +330,21 @@ func TestTTLs(t *testing.T) {
 	if _, _, err := s.Append(ctx, chat.Entry{Conversation: c.ID, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: "m1", Text: "hi"}); err != nil {
 		t.Fatalf("Append = %v", err)
 	}
-	checkTTLs(t, r, "after Append", 3, testIdleTTL)
+	checkTTLs(t, r, "after Append", 2, testIdleTTL)
 	if _, _, err := s.Append(ctx, chat.Entry{Conversation: c.ID, Kind: chat.KindJoined, From: chat.FromSystem, Name: "Sam"}); err != nil {
 		t.Fatalf("Append = %v", err)
 	}
-	checkTTLs(t, r, "after Append without client id", 3, testIdleTTL)
+	checkTTLs(t, r, "after Append without client id", 2, testIdleTTL)
 
 	if _, err := s.End(ctx, c.ID, chat.EndedByVisitor); err != nil {
 		t.Fatalf("End = %v", err)
 	}
-	checkTTLs(t, r, "after End", 3, testRetention)
+	checkTTLs(t, r, "after End", 2, testRetention)
 
 	// Rejected appends do not bring an ended conversation back to life.
 	_, _, _ = s.Append(ctx, chat.Entry{Conversation: c.ID, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: "m2", Text: "late"})
 	_, _, _ = s.Append(ctx, chat.Entry{Conversation: c.ID, Kind: chat.KindMessage, From: chat.FromVisitor, ClientID: "m1", Text: "hi"})
-	checkTTLs(t, r, "after appends to the ended conversation", 3, testRetention)
+	checkTTLs(t, r, "after appends to the ended conversation", 2, testRetention)
 }
 
 func TestKeysShareOneSlot(t *testing.T) {

@@ -28,7 +28,10 @@ for _, m in ipairs(all) do
       if f[i] == 'f' then from = f[i + 1] end
       if f[i] == 'c' then cid = f[i + 1] end
     end
-    if cid ~= '' then redis.call('HDEL', cids, from .. ':' .. cid) end
+    if cid ~= '' then
+      redis.call('HDEL', meta, 'i:' .. from .. ':' .. cid)
+      redis.call('HDEL', cids, from .. ':' .. cid)
+    end
   end
 end
 redis.call('HSET', meta, 'seq', keep)
