@@ -61,6 +61,7 @@ type Options struct {
 // Store keeps conversations in Redis.
 type Store struct {
 	rdb  redis.UniversalClient
+	app  *appender
 	opts Options
 }
 
@@ -92,7 +93,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if opts.AckTimeout <= 0 {
 		opts.AckTimeout = d.AckTimeout
 	}
-	return &Store{rdb: rdb, opts: opts}
+	return &Store{rdb: rdb, app: &appender{rdb: rdb}, opts: opts}
 }
 
 func (s *Store) key(id, what string) string { return s.opts.Prefix + "{c:" + id + "}:" + what }
@@ -216,7 +217,7 @@ func (s *Store) limitArgs() []any {
 // an entry that a failover could take back.
 func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]int64, error) {
 	if s.opts.AckReplicas <= 0 {
-		return appendScript.Run(ctx, s.rdb, keys, slices.Concat(args, []any{"1"}, s.limitArgs())...).Int64Slice()
+		return s.app.run(ctx, keys, slices.Concat(args, []any{"1"}, s.limitArgs()))
 	}
 	pipe := s.rdb.Pipeline()
 	eval := pipe.Eval(ctx, appendLua, keys, slices.Concat(args, []any{"0"}, s.limitArgs())...)

@@ -1,0 +1,129 @@
+package redisstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// appender runs the append script, gathering the runs that arrive while
+// one is under way into one pipeline: a group commit. A run that finds none
+// under way goes out at once, on the caller's goroutine, as it would
+// without the appender, so a quiet service pays nothing for it. Under load
+// (a surge of conversations, many messages at once) the runs queued
+// behind it go as one pipeline, led by the first of them once the run
+// ahead is back: one write and one read for the whole batch where each run
+// made its own, on this side and on Redis's.
+//
+// Every run keeps its own result, and a caller's runs stay in its order
+// (it waits for each). Runs of different conversations have no order
+// among themselves, with or without the appender; on a Cluster the
+// pipeline goes to each node its keys live on.
+type appender struct {
+	rdb redis.UniversalClient
+	// queued and batched, when set, are told the queue's length after
+	// each run queued and the size of each batch sent (tests).
+	queued, batched func(n int)
+
+	mu      sync.Mutex
+	running int // runs and batches under way
+	queue   []*appendRun
+}
+
+// appendRun is one run of the script waiting in an appender's queue.
+type appendRun struct {
+	keys []string
+	args []any
+	res  []int64
+	err  error
+	// batch is set when this run leads its batch: it is then woken to send
+	// the whole batch, its own run included.
+	batch []*appendRun
+	done  chan struct{}
+}
+
+const (
+	// maxRunning runs and batches may be under way at once: up to that
+	// many callers go straight out, as on a connection pool; the next
+	// ones queue.
+	maxRunning = 8
+	// maxBatch bounds a pipeline; the rest waits for the next one.
+	maxBatch = 128
+)
+
+func (a *appender) run(ctx context.Context, keys []string, args []any) ([]int64, error) {
+	a.mu.Lock()
+	if a.running < maxRunning {
+		a.running++
+		a.mu.Unlock()
+		res, err := appendScript.Run(ctx, a.rdb, keys, args...).Int64Slice()
+		a.next()
+		return res, err
+	}
+	r := &appendRun{keys: keys, args: args, done: make(chan struct{})}
+	a.queue = append(a.queue, r)
+	n := len(a.queue)
+	a.mu.Unlock()
+	if a.queued != nil {
+		a.queued(n)
+	}
+	<-r.done
+	if r.batch != nil {
+		// The batch runs to its end whatever becomes of this caller's
+		// context: the others wait for it.
+		a.send(context.WithoutCancel(ctx), r.batch)
+		a.next()
+	}
+	return r.res, r.err
+}
+
+// next hands the queue, if any, to its first run to send, or marks the
+// appender idle.
+func (a *appender) next() {
+	a.mu.Lock()
+	if len(a.queue) == 0 {
+		a.running--
+		a.mu.Unlock()
+		return
+	}
+	n := min(len(a.queue), maxBatch)
+	batch := a.queue[:n:n]
+	a.queue = append([]*appendRun(nil), a.queue[n:]...)
+	a.mu.Unlock()
+	batch[0].batch = batch
+	close(batch[0].done)
+}
+
+// send runs a batch and hands each run its result; the leader's own
+// done is closed already.
+func (a *appender) send(ctx context.Context, batch []*appendRun) {
+	if a.batched != nil {
+		a.batched(len(batch))
+	}
+	if len(batch) == 1 {
+		r := batch[0]
+		r.res, r.err = appendScript.Run(ctx, a.rdb, r.keys, r.args...).Int64Slice()
+		return
+	}
+	pipe := a.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(batch))
+	for i, r := range batch {
+		cmds[i] = appendScript.EvalSha(ctx, pipe, r.keys, r.args...)
+	}
+	_, _ = pipe.Exec(ctx) // each command has its own error
+	for i, r := range batch {
+		if isNoScript(cmds[i].Err()) {
+			// A Redis that lost its script cache (a restart, a failover
+			// to a replica that never ran it): Run sends the script whole.
+			r.res, r.err = appendScript.Run(ctx, a.rdb, r.keys, r.args...).Int64Slice()
+		} else {
+			r.res, r.err = cmds[i].Int64Slice()
+		}
+		if i > 0 {
+			close(r.done)
+		}
+	}
+}
+
+func isNoScript(err error) bool { return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") }
