@@ -111,13 +111,17 @@ func (a *appender) send(ctx context.Context, batch []*appendRun) {
 	for i, r := range batch {
 		cmds[i] = appendScript.EvalSha(ctx, pipe, r.keys, r.args...)
 	}
-	_, _ = pipe.Exec(ctx) // each command has its own error
+	_, execErr := pipe.Exec(ctx) // each command has its own error
 	for i, r := range batch {
-		if isNoScript(cmds[i].Err()) {
+		switch err := cmds[i].Err(); {
+		case isNoScript(err):
 			// A Redis that lost its script cache (a restart, a failover
 			// to a replica that never ran it): Run sends the script whole.
 			r.res, r.err = appendScript.Run(ctx, a.rdb, r.keys, r.args...).Int64Slice()
-		} else {
+		case err == nil && cmds[i].Val() == nil && execErr != nil:
+			// Never answered: the pipeline failed before it came to it.
+			r.err = execErr
+		default:
 			r.res, r.err = cmds[i].Int64Slice()
 		}
 		if i > 0 {

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -15,19 +16,33 @@ import (
 )
 
 // holdEvalSha holds the first hold EVALSHA commands sent one by one (not
-// in a pipeline) until release is closed, telling held of each.
+// in a pipeline) until release is closed, telling held of each. With
+// failPipelines, every pipeline of EVALSHAs fails before it is sent, as
+// on a connection lost.
 type holdEvalSha struct {
-	mu      sync.Mutex
-	hold    int
-	held    chan struct{}
-	release chan struct{}
+	mu            sync.Mutex
+	hold          int
+	held          chan struct{}
+	release       chan struct{}
+	failPipelines bool
 }
 
 func (h *holdEvalSha) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h *holdEvalSha) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		fail := h.failPipelines
+		h.mu.Unlock()
+		// Only the batch's: a new connection's set-up is a pipeline too.
+		if fail && cmds[0].Name() == "evalsha" {
+			return errLostConnection
+		}
+		return next(ctx, cmds)
+	}
 }
+
+var errLostConnection = errors.New("connection lost")
 
 func (h *holdEvalSha) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
@@ -52,10 +67,11 @@ func (h *holdEvalSha) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // message stored once, at its own seq, seqs without gaps, a resend a
 // duplicate. Also when Redis has lost its script cache before the batch
 // goes (a restart, a failover): each run then falls back to the script
-// sent whole.
+// sent whole. And when the batch's connection is lost: each of its runs
+// fails with that error, and is stored once when sent again.
 func TestAppendsBatchedUnderLoad(t *testing.T) {
-	for _, lost := range []bool{false, true} {
-		t.Run(fmt.Sprintf("script cache lost %v", lost), func(t *testing.T) {
+	for _, fault := range []string{"none", "script cache lost", "connection lost"} {
+		t.Run(fault, func(t *testing.T) {
 			ctx := context.Background()
 			r := redistest.New(t)
 			c, err := redisstore.Connect(r.URL)
@@ -107,16 +123,29 @@ func TestAppendsBatchedUnderLoad(t *testing.T) {
 			for range behind {
 				<-queued
 			}
-			if lost {
+			switch fault {
+			case "script cache lost":
 				if err := c.ScriptFlush(ctx).Err(); err != nil {
 					t.Fatal(err)
 				}
+			case "connection lost":
+				h.mu.Lock()
+				h.failPipelines = true
+				h.mu.Unlock()
 			}
 			close(h.release)
 
 			got := make(map[string][]int64) // conversation → seqs
+			var failed []chat.Entry
 			for range sent {
 				res := <-results
+				if fault == "connection lost" && res.in.ClientID[0] == 'q' {
+					if !errors.Is(res.err, errLostConnection) {
+						t.Errorf("Append(%s) in the lost batch = %+v, %v, want %v", res.in.ClientID, res.out, res.err, errLostConnection)
+					}
+					failed = append(failed, res.in)
+					continue
+				}
 				if res.err != nil {
 					t.Fatalf("Append(%s) = %v", res.in.ClientID, res.err)
 				}
@@ -130,6 +159,17 @@ func TestAppendsBatchedUnderLoad(t *testing.T) {
 				t.Errorf("batches sent = %v, want one of %d", batches, behind)
 			}
 			mu.Unlock()
+			// What the lost batch held, sent again one by one.
+			h.mu.Lock()
+			h.failPipelines = false
+			h.mu.Unlock()
+			for _, e := range failed {
+				out, dup, err := s.Append(ctx, e)
+				if err != nil || dup {
+					t.Fatalf("Append(%s) again after the lost batch = %v, %v, want stored", e.ClientID, dup, err)
+				}
+				got[e.Conversation] = append(got[e.Conversation], out.Seq)
+			}
 			for _, conv := range convs {
 				stored, err := s.After(ctx, conv.ID, 0, 100)
 				if err != nil {

@@ -172,6 +172,9 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 		s.Channel(e.Conversation), string(e.Kind), e.From, e.ClientID, e.Text, e.Name, e.Reason,
 		now, int64(s.opts.IdleTTL/time.Second), int64(s.opts.Retention/time.Second), e.Conversation,
 	)
+	if err == nil && !appendReply(res) {
+		err = fmt.Errorf("unexpected reply %v", res)
+	}
 	if err != nil {
 		return chat.Entry{}, false, fmt.Errorf("append to conversation %s: %w", e.Conversation, err)
 	}
@@ -201,6 +204,21 @@ func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, err
 	}
 	e.Seq, e.At = res[1], now
 	return e, false, nil
+}
+
+// appendReply reports whether res has the shape of one of the append
+// script's replies: {0}, {-1} and {5} alone, the others with a number.
+func appendReply(res []int64) bool {
+	if len(res) == 0 {
+		return false
+	}
+	switch res[0] {
+	case 0, -1, 5:
+		return true
+	case 1, 2, 3, 4:
+		return len(res) >= 2
+	}
+	return false
 }
 
 // limitArgs are the append script's last arguments: the visitor's rate and
