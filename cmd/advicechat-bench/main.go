@@ -102,7 +102,7 @@ func main() {
 	appBin := flag.String("app", "", "advicechat binary to measure (default: build ./cmd/advicechat)")
 	redisBin := flag.String("redis-server", "redis-server", "redis-server to start")
 	cpuprofile := flag.String("cpuprofile", "", "write the service's CPU profile of the whole run to this file")
-	cf := flag.String("centrifugo", "", "Centrifugo binary to measure as the peer, on a Redis engine of its own with history on (make bench builds "+CentrifugoVersion+"); none: the relay only")
+	cf := flag.String("centrifugo", "", "Centrifugo binary to measure as the peer, on a Redis engine of its own with history on (make bench builds "+CentrifugoVersion+"); unset: the relay alone")
 	pairs := flag.String("pairs", "", "closed-loop pairs, comma-separated (default 10,100,1000)")
 	admitN := flag.String("admit-visitors", "", "admission: visitors starting at once, comma-separated (default 100,1000,5000)")
 	admitA := flag.String("admit-advisors", "", "admission: free advisors, comma-separated (default 5,50,200)")
