@@ -424,7 +424,8 @@ func decodePublished(payload []byte) *published {
 		return lastPublished.p
 	}
 	p := &published{}
-	if err := json.Unmarshal(payload, &p.e); err != nil {
+	var err error
+	if p.e, err = chat.DecodeEntry(payload); err != nil {
 		p.bad = true
 	} else if p.e.Kind != chat.KindTyping && p.e.Kind != chat.KindTakeover {
 		if p.frame, err = json.Marshal(protocol.Entry{Type: protocol.TypeEntry, Entry: p.e}); err != nil {
