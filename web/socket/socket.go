@@ -33,12 +33,12 @@ const (
 	inboxSize = 256
 	// catchUpPage is how many entries one stream read returns.
 	catchUpPage = 200
-	// writeTimeout bounds one frame write.
-	writeTimeout = 10 * time.Second
 )
 
 // Variables only so that the tests can shorten them.
 var (
+	// writeTimeout bounds one frame write.
+	writeTimeout = 10 * time.Second
 	// pingInterval is how often a socket checks that its peer is alive.
 	pingInterval = 25 * time.Second
 	// writerLinger is how long a writer goroutine with nothing to do
@@ -149,6 +149,10 @@ type Socket struct {
 	writerDone chan struct{}
 	// ping checks the peer; armed by Start.
 	ping *time.Timer
+	// stuck drops the connection when one frame's write takes longer than
+	// writeTimeout: armed before each write, stopped after. Made at the
+	// first write. Writer goroutine.
+	stuck *time.Timer
 	// pending coalesces refreshes requested while one is queued.
 	pending sync.Map // key string -> *atomic.Bool
 }
@@ -664,10 +668,19 @@ func (s *Socket) handle(it item) {
 // Write writes a frame now. Writer goroutine.
 func (s *Socket) Write(frame []byte) {
 	// Not s.ctx: a write cut off by the socket closing would drop the
-	// connection before the close frame.
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, websocket.MessageText, frame); err != nil {
+	// connection before the close frame. Nor a context with a timeout:
+	// coder/websocket would register with each one, and the context and
+	// its timer would be made for every frame; one timer per socket,
+	// reset for each write, bounds it the same way (dropping the
+	// connection, as coder/websocket does when a write's context ends).
+	if s.stuck == nil {
+		s.stuck = time.AfterFunc(writeTimeout, func() { _ = s.conn.CloseNow() })
+	} else {
+		s.stuck.Reset(writeTimeout)
+	}
+	err := s.conn.Write(context.Background(), websocket.MessageText, frame)
+	s.stuck.Stop()
+	if err != nil {
 		s.Close(protocol.CloseWriteFailed)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,6 +149,34 @@ func TestWriterOnlyWhileThereIsWork(t *testing.T) {
 	}
 }
 
+// TestStuckWriteDropsTheConnection: a frame whose write takes longer than
+// writeTimeout (the client stopped reading, its buffers are full) drops
+// the connection, and the socket ends.
+func TestStuckWriteDropsTheConnection(t *testing.T) {
+	was := writeTimeout
+	writeTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { writeTimeout = was })
+	p := connectPeer(t, nil, false)
+	s := p.s
+	// Quick writes first: the timer is reset for each and never fires.
+	for range 5 {
+		s.Send(map[string]string{"type": "small"})
+	}
+	big := strings.Repeat("x", 1<<20)
+	for range 64 { // far more than the two ends' socket buffers hold
+		s.Send(map[string]string{"type": "big", "text": big})
+	}
+	// The reader's read fails with the connection dropped, and the socket
+	// ends (with 4008 or, when the reader's end comes first, 1000: no
+	// close frame reaches this client either way).
+	select {
+	case <-p.finished:
+	case <-p.ctx.Done():
+		t.Fatal("a write to a client that reads nothing never ended")
+	}
+	<-s.Done()
+}
+
 // peer is a socket on a real connection, and the other end's frames.
 type peer struct {
 	t        *testing.T
@@ -161,6 +190,12 @@ type peer struct {
 // connect makes a visitor socket on a real connection; its reader reads
 // until the connection goes.
 func connect(t *testing.T, opts *websocket.DialOptions) *peer {
+	t.Helper()
+	return connectPeer(t, opts, true)
+}
+
+// connectPeer is connect; with read false the other end never reads.
+func connectPeer(t *testing.T, opts *websocket.DialOptions, read bool) *peer {
 	t.Helper()
 	socks := make(chan *Socket, 1)
 	p := &peer{t: t, frames: make(chan string, 8), readErr: make(chan error, 1), finished: make(chan struct{})}
@@ -191,6 +226,10 @@ func connect(t *testing.T, opts *websocket.DialOptions) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
+	if !read {
+		p.s = <-socks
+		return p
+	}
 	go func() {
 		for {
 			_, b, err := c.Read(ctx)
