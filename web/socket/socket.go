@@ -97,13 +97,12 @@ type Socket struct {
 	inbox inbox
 
 	// ctx ends when the socket is to close; the writer then sends the
-	// close frame. Reads use readCtx, which outlives ctx until the writer
-	// is done: coder/websocket drops the connection without a close frame
-	// when a read's context ends.
-	ctx        context.Context
-	cancel     context.CancelFunc
-	readCtx    context.Context
-	readCancel context.CancelFunc
+	// close frame, and the close ends the reader's read. Reads take no
+	// context of their own: coder/websocket drops the connection without
+	// a close frame when a read's context ends, and registers with a
+	// context that can end at every read.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	closeOnce sync.Once
 	closing   protocol.Close
@@ -161,10 +160,7 @@ type Socket struct {
 // writer with Run, and call Finish once its reader is done.
 func New(parent context.Context, d Deps, conn *websocket.Conn, role string) *Socket {
 	ctx, cancel := context.WithCancel(parent)
-	readCtx, readCancel := context.WithCancel(context.WithoutCancel(parent))
 	s := &Socket{
-		readCtx:    readCtx,
-		readCancel: readCancel,
 		conn:       conn,
 		deps:       d,
 		role:       role,
@@ -399,7 +395,6 @@ func (s *Socket) Done() <-chan struct{} { return s.writerDone }
 func (s *Socket) Finish(extra ...string) {
 	s.Close(protocol.CloseNormal)
 	<-s.writerDone
-	s.readCancel()
 	s.unwatchAll(extra...)
 }
 
@@ -946,7 +941,7 @@ func (s *Socket) CatchUp(ctx context.Context, conv string) {
 // not a JSON object with a string type gets a bad_json error; the caller
 // carries on.
 func (s *Socket) ReadFrame() (string, []byte, error) {
-	typ, data, err := s.conn.Read(s.readCtx)
+	typ, data, err := s.conn.Read(context.Background())
 	if err != nil {
 		return "", nil, err
 	}
