@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -57,9 +58,8 @@ func (a *appender) run(ctx context.Context, keys []string, args []any) ([]int64,
 	if a.running < maxRunning {
 		a.running++
 		a.mu.Unlock()
-		res, err := appendScript.Run(ctx, a.rdb, keys, args...).Int64Slice()
-		a.next()
-		return res, err
+		defer a.next() // even after a panic: the queue must not wait on a slot never freed
+		return appendScript.Run(ctx, a.rdb, keys, args...).Int64Slice()
 	}
 	r := &appendRun{keys: keys, args: args, done: make(chan struct{})}
 	a.queue = append(a.queue, r)
@@ -70,10 +70,10 @@ func (a *appender) run(ctx context.Context, keys []string, args []any) ([]int64,
 	}
 	<-r.done
 	if r.batch != nil {
+		defer a.next()
 		// The batch runs to its end whatever becomes of this caller's
 		// context: the others wait for it.
 		a.send(context.WithoutCancel(ctx), r.batch)
-		a.next()
 	}
 	return r.res, r.err
 }
@@ -96,8 +96,20 @@ func (a *appender) next() {
 }
 
 // send runs a batch and hands each run its result; the leader's own
-// done is closed already.
+// done is closed already. The others are woken even if it panics.
 func (a *appender) send(ctx context.Context, batch []*appendRun) {
+	defer func() {
+		p := recover()
+		for _, r := range batch[1:] {
+			if p != nil && r.res == nil && r.err == nil {
+				r.err = fmt.Errorf("append batch: %v", p)
+			}
+			close(r.done)
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
 	if a.batched != nil {
 		a.batched(len(batch))
 	}
@@ -123,9 +135,6 @@ func (a *appender) send(ctx context.Context, batch []*appendRun) {
 			r.err = execErr
 		default:
 			r.res, r.err = cmds[i].Int64Slice()
-		}
-		if i > 0 {
-			close(r.done)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -25,6 +26,7 @@ type holdEvalSha struct {
 	held          chan struct{}
 	release       chan struct{}
 	failPipelines bool
+	panicking     bool // fail them by a panic
 }
 
 func (h *holdEvalSha) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -32,10 +34,13 @@ func (h *holdEvalSha) DialHook(next redis.DialHook) redis.DialHook { return next
 func (h *holdEvalSha) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		h.mu.Lock()
-		fail := h.failPipelines
+		fail, panicking := h.failPipelines, h.panicking
 		h.mu.Unlock()
 		// Only the batch's: a new connection's set-up is a pipeline too.
 		if fail && cmds[0].Name() == "evalsha" {
+			if panicking {
+				panic(errLostConnection)
+			}
 			return errLostConnection
 		}
 		return next(ctx, cmds)
@@ -67,10 +72,11 @@ func (h *holdEvalSha) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // message stored once, at its own seq, seqs without gaps, a resend a
 // duplicate. Also when Redis has lost its script cache before the batch
 // goes (a restart, a failover): each run then falls back to the script
-// sent whole. And when the batch's connection is lost: each of its runs
-// fails with that error, and is stored once when sent again.
+// sent whole. And when the batch's connection is lost, or its run
+// panics: each of its runs fails, later appends still go, and each is
+// stored once when sent again.
 func TestAppendsBatchedUnderLoad(t *testing.T) {
-	for _, fault := range []string{"none", "script cache lost", "connection lost"} {
+	for _, fault := range []string{"none", "script cache lost", "connection lost", "panic"} {
 		t.Run(fault, func(t *testing.T) {
 			ctx := context.Background()
 			r := redistest.New(t)
@@ -99,6 +105,11 @@ func TestAppendsBatchedUnderLoad(t *testing.T) {
 			}
 			results := make(chan result, 100)
 			send := func(e chat.Entry) {
+				defer func() {
+					if p := recover(); p != nil { // the batch's leader, in "panic"
+						results <- result{in: e, err: fmt.Errorf("panic: %v", p)}
+					}
+				}()
 				out, _, err := s.Append(ctx, e)
 				results <- result{e, out, err}
 			}
@@ -128,9 +139,9 @@ func TestAppendsBatchedUnderLoad(t *testing.T) {
 				if err := c.ScriptFlush(ctx).Err(); err != nil {
 					t.Fatal(err)
 				}
-			case "connection lost":
+			case "connection lost", "panic":
 				h.mu.Lock()
-				h.failPipelines = true
+				h.failPipelines, h.panicking = true, fault == "panic"
 				h.mu.Unlock()
 			}
 			close(h.release)
@@ -139,9 +150,9 @@ func TestAppendsBatchedUnderLoad(t *testing.T) {
 			var failed []chat.Entry
 			for range sent {
 				res := <-results
-				if fault == "connection lost" && res.in.ClientID[0] == 'q' {
-					if !errors.Is(res.err, errLostConnection) {
-						t.Errorf("Append(%s) in the lost batch = %+v, %v, want %v", res.in.ClientID, res.out, res.err, errLostConnection)
+				if (fault == "connection lost" || fault == "panic") && res.in.ClientID[0] == 'q' {
+					if res.err == nil || !strings.Contains(res.err.Error(), errLostConnection.Error()) {
+						t.Errorf("Append(%s) in the failed batch = %+v, %v, want an error naming %q", res.in.ClientID, res.out, res.err, errLostConnection)
 					}
 					failed = append(failed, res.in)
 					continue
