@@ -20,7 +20,12 @@ import (
 // Every run keeps its own result, and a caller's runs stay in its order
 // (it waits for each). Runs of different conversations have no order
 // among themselves, with or without the appender; on a Cluster the
-// pipeline goes to each node its keys live on.
+// pipeline goes to each node its keys live on. A queued run is sent even
+// if its caller's context ends meanwhile (the others wait for the
+// batch), as a run already on the wire would be. The store gives the
+// appender only runs with a client id: go-redis sends a pipeline again
+// whole after a lost connection, runs answered before included, and the
+// id makes that a duplicate, not a second entry.
 type appender struct {
 	rdb redis.UniversalClient
 	// queued and batched, when set, are told the queue's length after

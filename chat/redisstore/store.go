@@ -168,7 +168,11 @@ func (s *Store) Get(ctx context.Context, id string) (chat.Conversation, error) {
 // Append stores one entry; see chat.Store.
 func (s *Store) Append(ctx context.Context, e chat.Entry) (chat.Entry, bool, error) {
 	now := s.opts.Now().UnixMilli()
-	res, err := s.runAppend(ctx, s.Keys(e.Conversation),
+	// Only runs with a client id may wait for a batch: a batch's pipeline
+	// that go-redis sends again after a lost connection runs them again,
+	// which their id makes harmless; a service entry (joined, ended) has
+	// none and goes on its own.
+	res, err := s.runAppend(ctx, s.Keys(e.Conversation), e.ClientID != "",
 		s.Channel(e.Conversation), string(e.Kind), e.From, e.ClientID, e.Text, e.Name, e.Reason,
 		now, int64(s.opts.IdleTTL/time.Second), int64(s.opts.Retention/time.Second), e.Conversation,
 	)
@@ -233,9 +237,13 @@ func (s *Store) limitArgs() []any {
 // promoted in a failover has no script cache for EVALSHA. With the wait,
 // the entry is announced only after the replicas have it, so nobody sees
 // an entry that a failover could take back.
-func (s *Store) runAppend(ctx context.Context, keys []string, args ...any) ([]int64, error) {
+func (s *Store) runAppend(ctx context.Context, keys []string, batch bool, args ...any) ([]int64, error) {
 	if s.opts.AckReplicas <= 0 {
-		return s.app.run(ctx, keys, slices.Concat(args, []any{"1"}, s.limitArgs()))
+		args := slices.Concat(args, []any{"1"}, s.limitArgs())
+		if !batch {
+			return appendScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		}
+		return s.app.run(ctx, keys, args)
 	}
 	pipe := s.rdb.Pipeline()
 	eval := pipe.Eval(ctx, appendLua, keys, slices.Concat(args, []any{"0"}, s.limitArgs())...)
