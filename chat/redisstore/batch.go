@@ -9,13 +9,13 @@ import (
 )
 
 // appender runs the append script, gathering the runs that arrive while
-// one is under way into one pipeline: a group commit. A run that finds none
-// under way goes out at once, on the caller's goroutine, as it would
-// without the appender, so a quiet service pays nothing for it. Under load
-// (a surge of conversations, many messages at once) the runs queued
-// behind it go as one pipeline, led by the first of them once the run
-// ahead is back: one write and one read for the whole batch where each run
-// made its own, on this side and on Redis's.
+// maxRunning are under way into one pipeline: a group commit. A run that
+// finds fewer under way goes out at once, on the caller's goroutine, as it
+// would without the appender, so a quiet service pays nothing for it.
+// Under load (a surge of conversations, many messages at once) the runs
+// queued behind them go as one pipeline, led by the first of them once one
+// of the runs ahead is back: one write and one read for the whole batch
+// where each run made its own, on this side and on Redis's.
 //
 // Every run keeps its own result, and a caller's runs stay in its order
 // (it waits for each). Runs of different conversations have no order
